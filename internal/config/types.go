@@ -1,0 +1,88 @@
+package config
+
+import "time"
+
+// Config is the whole of airlock.yaml.
+type Config struct {
+	// Listen is the Streamable HTTP address; the MCP endpoint is /mcp.
+	Listen string `yaml:"listen"`
+	// Resource is our canonical MCP URI (the token audience).
+	Resource string `yaml:"resource"`
+	Identity Identity `yaml:"identity"`
+	Limits   Limits   `yaml:"limits"`
+	Server   Server   `yaml:"server"`
+	Log      Log      `yaml:"log"`
+	// Connections are the governed backends, in file order.
+	Connections []Connection `yaml:"connections"`
+
+	// Path is the file the configuration was read from ("" for defaults).
+	Path string `yaml:"-"`
+}
+
+// Identity says who callers are.
+type Identity struct {
+	// DevIdentity is an explicit, unverified identity for demos and
+	// development; everything it produces is marked unverified.
+	DevIdentity string `yaml:"dev_identity"`
+}
+
+// Limits bound what one call may cost. A connection may override them.
+type Limits struct {
+	// MaxRows is the default row cap of a SQL result (1000).
+	MaxRows int `yaml:"max_rows"`
+	// MaxRowsCeiling is the most rows a caller may ask for (10000).
+	MaxRowsCeiling int `yaml:"max_rows_ceiling"`
+	// MaxResultBytes caps the encoded size of one result (4 MiB).
+	MaxResultBytes int `yaml:"max_result_bytes"`
+	// StatementTimeout bounds one statement on the server (30s).
+	StatementTimeout Duration `yaml:"statement_timeout"`
+	// CallTimeout bounds one whole tool call in the gateway (60s).
+	CallTimeout Duration `yaml:"call_timeout"`
+}
+
+// Server holds HTTP transport settings.
+type Server struct {
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"` // 10s
+	ReadTimeout       Duration `yaml:"read_timeout"`        // 30s
+	WriteTimeout      Duration `yaml:"write_timeout"`       // 120s: covers held calls
+	IdleTimeout       Duration `yaml:"idle_timeout"`        // 120s
+	// MaxRequestBytes caps one HTTP request body (1 MiB).
+	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+	// ShutdownGrace is how long in-flight calls may finish on SIGTERM (20s).
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+}
+
+// Log configures operational logs (never the audit trail).
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error (info)
+	Format string `yaml:"format"` // json|console (json)
+}
+
+// Connection is one governed backend.
+type Connection struct {
+	Name        string            `yaml:"name"`
+	Kind        string            `yaml:"kind"`
+	Description string            `yaml:"description"`
+	Labels      map[string]string `yaml:"labels"`
+	// DSN is the connection string, a secret reference (postgres).
+	DSN Secret `yaml:"dsn"`
+	// Limits override the global limits for this connection (zero = inherit).
+	Limits Limits `yaml:"limits"`
+	// Pool sizes the connection pool (postgres).
+	Pool Pool `yaml:"pool"`
+
+	// Line is where the connection starts in the file, for messages.
+	Line int `yaml:"-"`
+}
+
+// Pool sizes a database pool.
+type Pool struct {
+	MaxConns int32 `yaml:"max_conns"` // 8
+	MinConns int32 `yaml:"min_conns"` // 1
+}
+
+// Duration is a time.Duration written in YAML as "30s", "5m", "400d".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
