@@ -23,7 +23,9 @@ func integer(desc string, min, max int) map[string]any {
 	return s
 }
 
-func boolean(desc string) map[string]any { return map[string]any{"type": "boolean", "description": desc} }
+func boolean(desc string) map[string]any {
+	return map[string]any{"type": "boolean", "description": desc}
+}
 
 func array(desc string, items any) map[string]any {
 	s := map[string]any{"type": "array", "items": items}

@@ -7,11 +7,13 @@ type Config struct {
 	// Listen is the Streamable HTTP address; the MCP endpoint is /mcp.
 	Listen string `yaml:"listen"`
 	// Resource is our canonical MCP URI (the token audience).
-	Resource string `yaml:"resource"`
+	Resource string   `yaml:"resource"`
 	Identity Identity `yaml:"identity"`
 	Limits   Limits   `yaml:"limits"`
 	Server   Server   `yaml:"server"`
 	Log      Log      `yaml:"log"`
+	// Pool is the pool size every database connection starts from.
+	Pool Pool `yaml:"pool"`
 	// Connections are the governed backends, in file order.
 	Connections []Connection `yaml:"connections"`
 
@@ -66,9 +68,12 @@ type Connection struct {
 	Labels      map[string]string `yaml:"labels"`
 	// DSN is the connection string, a secret reference (postgres).
 	DSN Secret `yaml:"dsn"`
-	// Limits override the global limits for this connection (zero = inherit).
+	// Limits override the global limits for this connection. Zero fields
+	// inherit the global ones when the file is loaded, so callers read
+	// Limits directly and never merge.
 	Limits Limits `yaml:"limits"`
-	// Pool sizes the connection pool (postgres).
+	// Pool sizes the connection pool (postgres); zero fields inherit the
+	// global pool like Limits do.
 	Pool Pool `yaml:"pool"`
 
 	// Line is where the connection starts in the file, for messages.

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"github.com/airlockhq/airlock/internal/config"
+	"github.com/airlockhq/airlock/internal/demo"
+	"github.com/airlockhq/airlock/internal/pgserver"
+)
+
+// cmdDev runs the gateway on its embedded defaults against a demo PostgreSQL
+// it starts and seeds itself, so a fresh machine can try airlock with one
+// command. The database is kept under the user's cache directory between runs
+// unless --fresh is given.
+func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := serveFlags{}
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "Streamable HTTP address")
+	fs.StringVar(&f.devIdentity, "dev-identity", defaultDevIdentity(), "the unverified identity calls are made as")
+	fresh := fs.Bool("fresh", false, "start from a new, empty demo database")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	dir := ""
+	if !*fresh {
+		if cache, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(cache, "airlock", "demo-db")
+		}
+	}
+	fmt.Fprintln(stderr, "airlock dev: starting the demo PostgreSQL database...")
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	pg, err := pgserver.Start(startCtx, pgserver.Options{Dir: dir})
+	if err != nil {
+		fmt.Fprintf(stderr, "airlock dev: %v\n", err)
+		return exitFailure
+	}
+	defer func() { _ = pg.Stop() }()
+	admin := pg.DSN("postgres", "", "postgres")
+	password := randomPassword()
+	if err := demo.Seed(startCtx, admin); err != nil {
+		fmt.Fprintf(stderr, "airlock dev: %v\n", err)
+		return exitFailure
+	}
+	if err := demo.CreateAppRole(startCtx, admin, "airlock_demo", password); err != nil {
+		fmt.Fprintf(stderr, "airlock dev: %v\n", err)
+		return exitFailure
+	}
+
+	cfg := config.Defaults()
+	cfg.Path = "(dev defaults)"
+	cfg.Log.Format = "console"
+	cfg.Connections = []config.Connection{{
+		Name: "demo", Kind: "postgres",
+		Description: "Demo shop database (customers, orders) created by airlock dev",
+		Labels:      map[string]string{"env": "dev"},
+		DSN:         config.NewSecret("generated", pg.DSN("airlock_demo", password, "postgres")),
+		Limits:      cfg.Limits,
+		Pool:        config.Pool{MaxConns: 8, MinConns: 1},
+	}}
+	return serve(ctx, cfg, f, nil, stdout, stderr, func(addr string) {
+		printConnectHelp(stdout, "http://"+addr+"/mcp", f.devIdentity)
+	})
+}
+
+func defaultDevIdentity() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username + "@localhost"
+	}
+	return "dev@localhost"
+}
+
+func randomPassword() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func printConnectHelp(w io.Writer, url, who string) {
+	fmt.Fprintf(w, `
+airlock is serving the demo database as connection "demo" at %[1]s
+Calls are made as the unverified development identity %[2]s; reads run, writes are refused.
+
+Connect a client:
+  Claude Code:      claude mcp add --transport http airlock %[1]s
+  Cursor:           add to ~/.cursor/mcp.json: {"mcpServers": {"airlock": {"url": "%[1]s"}}}
+  MCP Inspector:    npx @modelcontextprotocol/inspector --cli %[1]s --transport http --method tools/list
+  A query by hand:  npx @modelcontextprotocol/inspector --cli %[1]s --transport http --method tools/call \
+                      --tool-name sql_query --tool-arg connection=demo --tool-arg 'sql=SELECT count(*) FROM orders'
+
+Press Ctrl-C to stop.
+`, url, who)
+}

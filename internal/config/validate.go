@@ -1,0 +1,176 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+)
+
+// connName keeps names usable as policy keys, metric labels and in tool
+// arguments without quoting.
+var connName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// validate checks c in file order and returns the first problem. It runs
+// after inheritance, so connection limits are checked as they will be used.
+func (p *parser) validate(c *Config) error {
+	if err := checkListen(c.Listen); err != nil {
+		return p.errAt("listen", "%v", err)
+	}
+	if c.Resource != "" {
+		if err := checkResource(c.Resource); err != nil {
+			return p.errAt("resource", "%v", err)
+		}
+	}
+	if err := p.checkLimits("limits", c.Limits); err != nil {
+		return err
+	}
+	s := c.Server
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"server.read_header_timeout", s.ReadHeaderTimeout},
+		{"server.read_timeout", s.ReadTimeout},
+		{"server.write_timeout", s.WriteTimeout},
+		{"server.idle_timeout", s.IdleTimeout},
+		{"server.shutdown_grace", s.ShutdownGrace},
+	} {
+		// Zero would mean "no timeout" to net/http: an open door for slow
+		// clients, so it is refused rather than passed through.
+		if d.v <= 0 {
+			return p.errAt(d.key, "must be a positive duration such as 30s")
+		}
+	}
+	if s.MaxRequestBytes <= 0 {
+		return p.errAt("server.max_request_bytes", "must be a positive number of bytes, e.g. 1048576 for 1 MiB")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return p.errAt("log.level", "unknown log level %q: use debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		return p.errAt("log.format", "unknown log format %q: use json or console", c.Log.Format)
+	}
+	if err := p.checkPool("pool", c.Pool); err != nil {
+		return err
+	}
+	firstLine := map[string]int{}
+	for i, conn := range c.Connections {
+		if err := p.checkConnection(fmt.Sprintf("connections[%d]", i), conn, firstLine); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q: want host:port, e.g. 127.0.0.1:8080 or :8080", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("invalid listen address %q: the port must be a number from 0 to 65535", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && !validHostname(host) {
+		return fmt.Errorf("invalid listen address %q: %q is neither an IP address nor a host name", addr, host)
+	}
+	return nil
+}
+
+var hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+
+func validHostname(h string) bool { return hostname.MatchString(h) }
+
+// checkResource wants an absolute URL because clients compare it byte for
+// byte with the token audience; a relative one can never match.
+func checkResource(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return fmt.Errorf("must be the absolute http(s) URL of the MCP endpoint, e.g. https://airlock.example.com/mcp")
+	}
+	return nil
+}
+
+// checkLimits validates l under prefix. For a connection, the values are
+// already merged with the global ones; the messages say how to inherit.
+func (p *parser) checkLimits(prefix string, l Limits) error {
+	hint := ""
+	if prefix != "limits" {
+		hint = " (leave it out to use the global value)"
+	}
+	positives := []struct {
+		key string
+		ok  bool
+		msg string
+	}{
+		{"max_rows", l.MaxRows > 0, "must be greater than 0"},
+		{"max_rows_ceiling", l.MaxRowsCeiling > 0, "must be greater than 0"},
+		{"max_result_bytes", l.MaxResultBytes > 0, "must be a positive number of bytes, e.g. 4194304 for 4 MiB"},
+		{"statement_timeout", l.StatementTimeout > 0, "must be a positive duration such as 30s"},
+		{"call_timeout", l.CallTimeout > 0, "must be a positive duration such as 60s"},
+	}
+	for _, c := range positives {
+		if !c.ok {
+			return p.errAt(prefix+"."+c.key, "%s%s", c.msg, hint)
+		}
+	}
+	if l.MaxRows > l.MaxRowsCeiling {
+		// Blame whichever of the two this part of the file set.
+		key := prefix + ".max_rows"
+		if !p.given(key) && p.given(prefix+".max_rows_ceiling") {
+			key = prefix + ".max_rows_ceiling"
+		}
+		return p.errAt(key, "max_rows (%d) is above max_rows_ceiling (%d): a caller could never get the default row count; lower max_rows or raise max_rows_ceiling",
+			l.MaxRows, l.MaxRowsCeiling)
+	}
+	return nil
+}
+
+func (p *parser) checkPool(prefix string, pool Pool) error {
+	if pool.MaxConns < 1 {
+		return p.errAt(prefix+".max_conns", "must be at least 1")
+	}
+	if pool.MinConns < 0 {
+		return p.errAt(prefix+".min_conns", "must not be negative")
+	}
+	if pool.MinConns > pool.MaxConns {
+		key := prefix + ".min_conns"
+		if !p.given(key) && p.given(prefix+".max_conns") {
+			key = prefix + ".max_conns"
+		}
+		return p.errAt(key, "min_conns (%d) is above max_conns (%d)", pool.MinConns, pool.MaxConns)
+	}
+	return nil
+}
+
+// checkConnection validates one connection; firstLine remembers names seen
+// so far, to point a duplicate at the original.
+func (p *parser) checkConnection(prefix string, c Connection, firstLine map[string]int) error {
+	switch {
+	case c.Name == "":
+		return p.errAt(prefix+".name", "missing required key \"name\" (e.g. name: prod-db)")
+	case !connName.MatchString(c.Name):
+		return p.errAt(prefix+".name", "invalid connection name %q: use 1 to 63 lowercase letters, digits, \"-\" and \"_\", starting with a letter or digit", c.Name)
+	}
+	if line, dup := firstLine[c.Name]; dup {
+		return p.errAt(prefix+".name", "duplicate connection name %q (first defined on line %d)", c.Name, line)
+	}
+	firstLine[c.Name] = p.lineOf(prefix + ".name")
+	if c.Kind == "" {
+		return p.errAt(prefix+".kind", "missing required key \"kind\" (e.g. kind: postgres)")
+	}
+	// Unknown kinds are left to the connectors registry, which knows which
+	// kinds this binary was built with.
+	if c.Kind == "postgres" && c.DSN.IsZero() {
+		return p.errAt(prefix+".dsn", "missing required key \"dsn\" for kind postgres: give a secret reference such as env:PROD_DB_DSN or file:/run/secrets/prod-db-dsn")
+	}
+	if err := p.checkLimits(prefix+".limits", c.Limits); err != nil {
+		return err
+	}
+	return p.checkPool(prefix+".pool", c.Pool)
+}

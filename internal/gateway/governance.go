@@ -1,0 +1,74 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/airlockhq/airlock/connectors"
+)
+
+type connectionInfo struct {
+	Name        string            `json:"name"`
+	Kind        string            `json:"kind"`
+	Labels      map[string]string `json:"labels"`
+	Description string            `json:"description,omitempty"`
+	Tools       []string          `json:"tools"`
+}
+
+// governance runs the tools that need no connection.
+func (g *Gateway) governance(ctx context.Context, c *Call) (*connectors.Result, error) {
+	switch c.ToolName {
+	case "list_connections":
+		return g.listConnections(), nil
+	}
+	return nil, refuse(c, RefusedInternal, "internal error: tool %s has no executor", c.ToolName)
+}
+
+func (g *Gateway) listConnections() *connectors.Result {
+	desc := map[string]string{}
+	for _, cc := range g.cfg.Connections {
+		desc[cc.Name] = cc.Description
+	}
+	infos := make([]connectionInfo, 0, len(g.names))
+	var b strings.Builder
+	for _, n := range g.names {
+		conn := g.conns[n]
+		info := connectionInfo{Name: n, Kind: conn.Kind(), Labels: conn.Labels(), Description: desc[n]}
+		if info.Labels == nil {
+			info.Labels = map[string]string{}
+		}
+		for _, t := range g.catalog.All() {
+			if kindIn(conn.Kind(), t.Kinds) {
+				info.Tools = append(info.Tools, t.Name)
+			}
+		}
+		infos = append(infos, info)
+		fmt.Fprintf(&b, "%s (%s)", n, info.Kind)
+		if len(info.Labels) > 0 {
+			keys := make([]string, 0, len(info.Labels))
+			for k := range info.Labels {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = k + "=" + info.Labels[k]
+			}
+			fmt.Fprintf(&b, " [%s]", strings.Join(parts, " "))
+		}
+		if info.Description != "" {
+			fmt.Fprintf(&b, ": %s", info.Description)
+		}
+		fmt.Fprintf(&b, "\n  tools: %s\n", strings.Join(info.Tools, ", "))
+	}
+	if len(infos) == 0 {
+		b.WriteString("no connections are configured\n")
+	}
+	return &connectors.Result{
+		Structured: map[string]any{"connections": infos},
+		Text:       b.String(),
+		Rows:       len(infos),
+	}
+}

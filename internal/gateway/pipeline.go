@@ -1,0 +1,17 @@
+package gateway
+
+// Pipeline is the order every call goes through. It is written here and
+// nowhere else; each line is one stage, outermost first.
+func (g *Gateway) Pipeline() Chain {
+	return Chain{
+		g.authenticate(), // bind the caller's principal; no identity, no call
+		// record: the audit recorder belongs here, outermost after identity,
+		// so denied and failed calls are recorded too.
+		g.resolve(),   // tool and connection exist and the caller may use them; arguments are well-formed
+		g.classify(),  // what the call would do, from the connector's parser
+		g.authorize(), // the policy decision: allow, deny, or require approval
+		g.approve(),   // calls that need approval wait for it or are refused
+		// mask: response masking belongs here, on the way out of execute.
+		g.limit(), // obligations: row cap and timeout for execution
+	}
+}

@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/airlockhq/airlock/connectors"
+	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/tools"
+)
+
+// authenticate binds the principal: one the transport verified (in the
+// context), or the configured identity source. No principal, no call.
+func (g *Gateway) authenticate() Stage {
+	return stageFunc{"authenticate", func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
+			p, ok := identity.FromContext(ctx)
+			if !ok {
+				var err error
+				p, err = g.idsrc.Principal(ctx)
+				if err != nil {
+					r := refuse(c, RefusedIdentity, "refused: %v", err)
+					r.Err = err
+					return nil, r
+				}
+			}
+			if p.Subject == "" {
+				return nil, refuse(c, RefusedIdentity, "refused: %v", identity.ErrNoIdentity)
+			}
+			if p.Client.Name == "" {
+				p.Client = c.Client
+			}
+			c.Principal = p
+			return next(ctx, c)
+		}
+	}}
+}
+
+// resolve finds the tool and connection and checks the arguments.
+func (g *Gateway) resolve() Stage {
+	return stageFunc{"resolve", func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
+			t, _ := g.catalog.Get(c.ToolName)
+			c.Tool = t
+			connName, args, err := t.Parse(c.Arguments)
+			if err != nil {
+				r := refuse(c, RefusedInvalid, "%v", err)
+				r.Err = err
+				return nil, r
+			}
+			c.Op = connectors.Operation{Tool: t.Name, Args: args}
+			if !t.NeedsConnection() {
+				return next(ctx, c)
+			}
+			conn, ok := g.conns[connName]
+			if !ok || !kindIn(conn.Kind(), t.Kinds) {
+				return nil, refuse(c, RefusedInvalid,
+					"tool %s: connection %q is not one you can use with this tool; usable connections: %s (list_connections describes them)",
+					t.Name, connName, strings.Join(g.usable(t), ", "))
+			}
+			c.Connection = conn
+			return next(ctx, c)
+		}
+	}}
+}
+
+func kindIn(k string, kinds []string) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Gateway) usable(t *tools.Tool) []string {
+	var out []string
+	for _, n := range g.names {
+		if kindIn(g.conns[n].Kind(), t.Kinds) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return []string{"(none)"}
+	}
+	return out
+}
+
+// classify asks the connector what the call would do. A call that cannot be
+// understood is refused, never run.
+func (g *Gateway) classify() Stage {
+	return stageFunc{"classify", func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
+			if c.Connection == nil {
+				c.Action = &connectors.Action{ReadOnly: true, Risk: connectors.RiskLow, Flags: []string{}}
+				return next(ctx, c)
+			}
+			a, err := c.Connection.Classify(ctx, c.Op)
+			if err != nil {
+				r := refuse(c, RefusedInvalid, "%s refused: the input could not be understood, so it was not run: %v", c.ToolName, err)
+				r.Err = err
+				return nil, r
+			}
+			c.Action = a
+			return next(ctx, c)
+		}
+	}}
+}
+
+// authorize asks the authorizer; an error is a denial, never a pass.
+func (g *Gateway) authorize() Stage {
+	return stageFunc{"authorize", func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
+			d, err := g.authz.Authorize(ctx, c)
+			if err != nil {
+				c.Decision = &Decision{Reasons: []string{"policy evaluation failed"}}
+				r := refuse(c, RefusedDenied, "denied: the policy could not be evaluated, so the call was refused (call %s)", c.ID)
+				r.Err = err
+				return nil, r
+			}
+			c.Decision = &d
+			switch {
+			case d.RequireApproval:
+				return next(ctx, c)
+			case !d.Allow:
+				return nil, refuse(c, RefusedDenied, "denied by policy: %s", joinReasons(d.Reasons))
+			}
+			return next(ctx, c)
+		}
+	}}
+}
+
+// approve holds calls whose decision requires approval until an approver
+// decides; with no approval channel they are refused.
+func (g *Gateway) approve() Stage {
+	return stageFunc{"approve", func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
+			if !c.Decision.RequireApproval {
+				return next(ctx, c)
+			}
+			if g.approver == nil {
+				return nil, refuse(c, RefusedApproval,
+					"this call needs approval (%s), and no approval channel is configured, so it was not run",
+					joinReasons(c.Decision.Reasons))
+			}
+			if err := g.approver.Approve(ctx, c); err != nil {
+				var r *Refusal
+				if errors.As(err, &r) {
+					return nil, r
+				}
+				rr := refuse(c, RefusedApproval, "approval could not be obtained: %v", err)
+				rr.Err = err
+				return nil, rr
+			}
+			return next(ctx, c)
+		}
+	}}
+}
+
+type limitsKey struct{}
+
+// limit turns the decision's obligations and the configured limits into the
+// limits execution must honour.
+func (g *Gateway) limit() Stage {
+	return stageFunc{"limit", func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
+			if c.Connection == nil {
+				return next(ctx, c)
+			}
+			return next(context.WithValue(ctx, limitsKey{}, g.limitsFor(c)), c)
+		}
+	}}
+}
+
+func (g *Gateway) limitsFor(c *Call) connectors.Limits {
+	cl := g.cfg.Limits
+	for i := range g.cfg.Connections {
+		if g.cfg.Connections[i].Name == c.Connection.Name() {
+			cl = g.cfg.Connections[i].Limits
+			break
+		}
+	}
+	lim := connectors.Limits{MaxRows: cl.MaxRows, MaxBytes: cl.MaxResultBytes, Timeout: cl.StatementTimeout.D()}
+	if v, ok := c.Op.Args[tools.ArgMaxRows].(float64); ok && v > 0 {
+		lim.MaxRows = int(v)
+		if cl.MaxRowsCeiling > 0 && lim.MaxRows > cl.MaxRowsCeiling {
+			lim.MaxRows = cl.MaxRowsCeiling
+		}
+	}
+	if d := c.Decision; d != nil {
+		if d.MaxRows > 0 && d.MaxRows < lim.MaxRows {
+			lim.MaxRows = d.MaxRows
+		}
+		if t := time.Duration(d.TimeoutMS) * time.Millisecond; t > 0 && (lim.Timeout == 0 || t < lim.Timeout) {
+			lim.Timeout = t
+		}
+	}
+	return lim
+}
+
+// execute is the end of the pipeline: the connector runs the operation.
+func (g *Gateway) execute(ctx context.Context, c *Call) (*connectors.Result, error) {
+	if c.Decision == nil || (!c.Decision.Allow && !c.Decision.RequireApproval) {
+		// Unreachable through the pipeline; a guard against a mis-ordered chain.
+		return nil, refuse(c, RefusedInternal, "internal error: no decision for call %s", c.ID)
+	}
+	if c.Connection == nil {
+		return g.governance(ctx, c)
+	}
+	lim, _ := ctx.Value(limitsKey{}).(connectors.Limits)
+	res, err := c.Connection.Execute(ctx, c.Op, c.Action, lim)
+	if err == nil {
+		return res, nil
+	}
+	var ce *connectors.Error
+	switch {
+	case errors.As(err, &ce) && ce.Unavailable:
+		r := refuse(c, RefusedUnavailable, "connection %s is unavailable: %s", c.Connection.Name(), ce.Error())
+		r.Err = err
+		return nil, r
+	case errors.As(err, &ce):
+		r := refuse(c, RefusedFailed, "%s", ce.Error())
+		r.Err = err
+		return nil, r
+	case errors.Is(err, context.DeadlineExceeded):
+		r := refuse(c, RefusedFailed, "the call took longer than its time limit and was cancelled")
+		r.Err = err
+		return nil, r
+	default:
+		r := refuse(c, RefusedInternal, "internal error while running the call; operators can find call %s in the logs", c.ID)
+		r.Err = err
+		return nil, r
+	}
+}
+
+func joinReasons(rs []string) string {
+	if len(rs) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(rs, "; ")
+}

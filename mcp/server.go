@@ -1,0 +1,160 @@
+package mcp
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/airlockhq/airlock/internal/gateway"
+	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/tools"
+)
+
+// Version is reported to clients as the server version.
+var Version = "dev"
+
+// Server is the MCP face of a gateway.
+type Server struct {
+	gw  *gateway.Gateway
+	mcp *server.MCPServer
+
+	// calls is cancelled when in-flight calls must stop (end of the
+	// shutdown grace period); inflight counts them.
+	calls    context.Context
+	stop     context.CancelFunc
+	inflight sync.WaitGroup
+	active   atomic.Int64
+}
+
+// Options tune the MCP server.
+type Options struct {
+	// Fixtures registers the MCP conformance suite's test_* tools, resources
+	// and prompts instead of nothing; used only by the conformance run.
+	Fixtures bool
+}
+
+// New registers the gateway's catalog as MCP tools.
+func New(gw *gateway.Gateway, opt Options) *Server {
+	s := &Server{gw: gw}
+	s.calls, s.stop = context.WithCancel(context.Background())
+	srvOpts := []server.ServerOption{
+		server.WithToolCapabilities(false),
+		server.WithRecovery(),
+		server.WithInstructions(instructions),
+		server.WithTitle("airlock"),
+	}
+	if opt.Fixtures {
+		srvOpts = append(srvOpts, fixtureOptions()...)
+	}
+	s.mcp = server.NewMCPServer("airlock", Version, srvOpts...)
+	s.registerTools()
+	if opt.Fixtures {
+		registerFixtures(s.mcp)
+	}
+	return s
+}
+
+const instructions = "airlock governs access to production systems. Every tool call is checked against policy " +
+	"and recorded. Start with list_connections to see what you may use. A refused call says why and what to do next; " +
+	"do not try to work around a refusal."
+
+func (s *Server) registerTools() {
+	kinds := map[string]bool{}
+	for _, n := range s.gw.ConnectionNames() {
+		c, _ := s.gw.Connection(n)
+		kinds[c.Kind()] = true
+	}
+	for _, t := range s.gw.Catalog().For(kinds) {
+		s.mcp.AddTool(s.toolFor(t), s.handler(t.Name))
+	}
+}
+
+func (s *Server) toolFor(t *tools.Tool) mcp.Tool {
+	var conns []string
+	for _, n := range s.gw.ConnectionNames() {
+		c, _ := s.gw.Connection(n)
+		for _, k := range t.Kinds {
+			if c.Kind() == k {
+				conns = append(conns, n)
+			}
+		}
+	}
+	b := func(v bool) *bool { return &v }
+	return mcp.Tool{
+		Name:            t.Name,
+		Title:           t.Title,
+		Description:     t.Description,
+		RawInputSchema:  t.InputSchema(conns),
+		RawOutputSchema: t.OutputSchema(),
+		Annotations: mcp.ToolAnnotation{
+			Title:           t.Title,
+			ReadOnlyHint:    b(t.Annotations.ReadOnly),
+			DestructiveHint: b(t.Annotations.Destructive),
+			IdempotentHint:  b(t.Annotations.Idempotent),
+			OpenWorldHint:   b(t.Annotations.OpenWorld),
+		},
+	}
+}
+
+type transportKey struct{}
+
+func (s *Server) handler(name string) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		s.inflight.Add(1)
+		s.active.Add(1)
+		defer func() { s.active.Add(-1); s.inflight.Done() }()
+		// Calls end with the request or with the shutdown grace period.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(s.calls, cancel)()
+
+		c := &gateway.Call{ToolName: name, Arguments: req.GetArguments()}
+		if c.Arguments == nil {
+			c.Arguments = map[string]any{}
+		}
+		c.Transport, _ = ctx.Value(transportKey{}).(string)
+		if sess := server.ClientSessionFromContext(ctx); sess != nil {
+			c.SessionID = sess.SessionID()
+			if ci, ok := sess.(interface{ GetClientInfo() mcp.Implementation }); ok {
+				info := ci.GetClientInfo()
+				c.Client = identity.Client{Name: info.Name, Version: info.Version}
+			}
+		}
+		if c.Client.Name == "" && req.Params.Meta != nil {
+			if info := req.Params.Meta.ClientInfo(); info != nil {
+				c.Client = identity.Client{Name: info.Name, Version: info.Version}
+			}
+		}
+		res, err := s.gw.Handle(ctx, c)
+		if errors.Is(err, gateway.ErrUnknownTool) {
+			return nil, err
+		}
+		if err != nil {
+			return errorResult(c, err), nil
+		}
+		out := &mcp.CallToolResult{
+			Content:           []mcp.Content{mcp.NewTextContent(res.Text)},
+			StructuredContent: res.Structured,
+		}
+		return out, nil
+	}
+}
+
+func errorResult(c *gateway.Call, err error) *mcp.CallToolResult {
+	msg := err.Error()
+	var r *gateway.Refusal
+	if errors.As(err, &r) && r.CallID != "" {
+		msg += " [" + r.CallID + "]"
+	}
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{mcp.NewTextContent(msg)}}
+}
+
+// MCPServer exposes the underlying server, for transports.
+func (s *Server) MCPServer() *server.MCPServer { return s.mcp }
+
+// Active is the number of calls in flight.
+func (s *Server) Active() int64 { return s.active.Load() }
