@@ -292,6 +292,8 @@ func (s *stmt) setStmt(x *pg_query.VariableSetStmt) {
 		s.flag("role_change", "changes the session's role (SET ROLE)")
 	case name == "session_authorization":
 		s.flag("role_change", "changes the session's user (SET SESSION AUTHORIZATION)")
+	case x.Kind == pg_query.VariableSetKind_VAR_SET_MULTI:
+		s.flag("guarded_setting", "changes transaction characteristics (SET "+strings.ToUpper(name)+"), which the gateway relies on")
 	case x.Kind == pg_query.VariableSetKind_VAR_RESET_ALL:
 		s.flag("guarded_setting", "resets all settings, including ones the gateway relies on")
 	case isGuardedSetting(name):

@@ -194,7 +194,7 @@ func (e *env) fingerprint() string {
 		`SELECT count(*)::text FROM order_items`,
 		`SELECT count(*)::text FROM big_events`,
 		`SELECT last_value::text || is_called::text FROM customers_id_seq`,
-		`SELECT string_agg(n.nspname || '.' || c.relname || ':' || c.relkind, ',' ORDER BY 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema','pg_toast')`,
+		`SELECT string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text, ',' ORDER BY 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema','pg_toast')`,
 		`SELECT string_agg(rolname || rolsuper::text || rolcreaterole::text, ',' ORDER BY rolname) FROM pg_roles`,
 		`SELECT coalesce(string_agg(relname || array_to_string(relacl, ';'), ',' ORDER BY relname), '') FROM pg_class WHERE relname IN ('customers','orders')`,
 		`SELECT count(*)::text FROM pg_largeobject_metadata`,

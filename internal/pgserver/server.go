@@ -269,7 +269,12 @@ func (s *Server) launchOnce(ctx context.Context, port int, run runAs) error {
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	dsn := s.DSN("postgres", "", "postgres") + "&connect_timeout=2"
+	// Probe through the unix socket in our private directory: a TCP probe
+	// could reach whoever else holds the port and hang until its timeout,
+	// while postgres quits anyway when it cannot bind its TCP address.
+	q := url.Values{"host": {s.Dir}, "port": {strconv.Itoa(s.Port)}, "user": {"postgres"},
+		"sslmode": {"disable"}, "connect_timeout": {"2"}}
+	dsn := "postgres:///postgres?" + q.Encode()
 	var lastErr error
 	for {
 		select {
