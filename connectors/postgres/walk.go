@@ -7,10 +7,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// fastPaths lets tests check that the hand-written shortcuts for common
-// expression nodes find exactly what the generic reflective walk finds.
-var fastPaths = true
-
 // walkNode visits every part of n. Common expression nodes are walked
 // directly because they dominate simple queries; everything else goes
 // through walkFields, which reaches every message field, so a RangeVar or
@@ -57,7 +53,7 @@ func (s *stmt) walkNode(n *pg_query.Node) {
 		// Walked by the statement that owns it, with CTE scoping.
 		return
 	}
-	if fastPaths && s.walkCommon(n) {
+	if !s.c.generic && s.walkCommon(n) {
 		return
 	}
 	s.walkFields(n.ProtoReflect())
@@ -267,7 +263,7 @@ func (s *stmt) selectStmt(x *pg_query.SelectStmt) {
 		s.selectInto = true
 		s.flag("select_into", "creates table "+name+" from a query (SELECT INTO)")
 	}
-	if !fastPaths {
+	if s.c.generic {
 		s.walkFields(x.ProtoReflect())
 		s.ctes = s.ctes[:mark]
 		return

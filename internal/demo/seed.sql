@@ -22,7 +22,8 @@ COMMENT ON COLUMN customers.card_number IS 'Payment card number, PAN (sensitive,
 INSERT INTO customers (id, name, email, phone, ssn, card_number, iban, created_at)
 SELECT g,
        f.first || ' ' || l.last,
-       lower(f.first || '.' || l.last || g) || '@example.com',
+       -- ASCII local part: names keep their accents, addresses do not.
+       translate(lower(f.first || '.' || l.last || g), 'áéíóúüñç', 'aeiouunc') || '@example.com',
        '+1 202-555-01' || lpad(g::text, 2, '0'),
        -- area 100-443, group 11-60, serial 1037-2850: never 000, 666, 9xx,
        -- 00 or 0000, which SSN validators reject.
@@ -83,6 +84,7 @@ CREATE TABLE order_items (
     quantity   integer       NOT NULL CHECK (quantity > 0),
     unit_price numeric(10,2) NOT NULL CHECK (unit_price >= 0)
 );
+COMMENT ON TABLE order_items IS 'Products, quantities and prices of each order.';
 CREATE INDEX order_items_order_id_idx ON order_items (order_id);
 
 -- One to three items per order: order o gets 1 + o % 3 items.
