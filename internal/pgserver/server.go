@@ -108,11 +108,16 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 
 func (s *Server) prepareDir(dir string, run runAs) error {
 	if dir == "" {
-		d, err := os.MkdirTemp("", "airlock-pg-")
+		reapStale()
+		d, err := os.MkdirTemp("", tempPattern)
 		if err != nil {
 			return fmt.Errorf("pgserver: start: %w", err)
 		}
 		dir, s.ownDir = d, true
+		if err := writeOwner(dir); err != nil {
+			os.RemoveAll(dir)
+			return fmt.Errorf("pgserver: start: %w", err)
+		}
 	} else {
 		abs, err := filepath.Abs(dir)
 		if err != nil {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,6 +42,7 @@ func useCacheDir(t *testing.T) string {
 }
 
 func TestStartExecStop(t *testing.T) {
+	t.Parallel()
 	s := start(t, Options{})
 	ctx := context.Background()
 	if s.Host != "127.0.0.1" || s.Port == 0 {
@@ -91,6 +94,7 @@ func TestStartExecStop(t *testing.T) {
 }
 
 func TestDSN(t *testing.T) {
+	t.Parallel()
 	s := &Server{Host: "127.0.0.1", Port: 5999}
 	if got, want := s.DSN("app", "p@ss/word", "shop"), "postgres://app:p%40ss%2Fword@127.0.0.1:5999/shop?sslmode=disable"; got != want {
 		t.Errorf("DSN = %s, want %s", got, want)
@@ -118,32 +122,43 @@ func TestTemplateCache(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A template someone else could have written is not trusted.
+	// A template someone else could have written is not trusted, nor is
+	// one made by another build.
+	binDir, err := findBinDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, full, err := serverVersion(binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newTemplateCache(short, full, binDir)
+	if err != nil || c.dir != tmpl {
+		t.Fatalf("cache %s, %v; want %s", c.dir, err, tmpl)
+	}
+	if _, ok := c.usable(); !ok {
+		t.Fatal("the template just written is not usable")
+	}
 	if err := os.Chmod(tmpl, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if third := start(t, Options{}); third.FromTemplate {
-		t.Error("used a world-writable template")
+	if _, ok := c.usable(); ok {
+		t.Error("a world-writable template is usable")
 	}
 	if err := os.Chmod(tmpl, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// Nor is one made by another build.
-	if err := os.WriteFile(filepath.Join(tmpl, stampFile), []byte("version=other\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if fourth := start(t, Options{}); fourth.FromTemplate {
-		t.Error("used a template with a foreign stamp")
-	}
-	if fifth := start(t, Options{}); !fifth.FromTemplate {
-		t.Error("the foreign template was not replaced by a fresh one")
+	other := c
+	other.stamp = strings.Replace(c.stamp, full, "postgres (PostgreSQL) "+short+" (another build)", 1)
+	if _, ok := other.usable(); ok {
+		t.Error("a template with a foreign stamp is usable")
 	}
 
 	// A damaged template is survived, then dropped and rebuilt.
 	if err := os.Remove(filepath.Join(tmpl, templateDataDir, "global", "pg_control")); err != nil {
 		t.Fatal(err)
 	}
-	if sixth := start(t, Options{}); sixth.FromTemplate {
+	if third := start(t, Options{}); third.FromTemplate {
 		t.Error("claims to run from a template without pg_control")
 	}
 	if _, err := os.Stat(filepath.Join(tmpl, stampFile)); !os.IsNotExist(err) {
@@ -151,7 +166,39 @@ func TestTemplateCache(t *testing.T) {
 	}
 }
 
+// TestTemplateReplaced covers a template left by another build of the same
+// version: it is replaced, not used and not left blocking the cache.
+func TestTemplateReplaced(t *testing.T) {
+	cache := useCacheDir(t)
+	binDir, err := findBinDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, full, err := serverVersion(binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := templateCache{dir: filepath.Join(cache, "airlock", "pg-template-"+short), stamp: "version=another build\n"}
+	if err := os.MkdirAll(stale.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale.dir, stampFile), []byte(stale.stamp), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s := start(t, Options{}); s.FromTemplate {
+		t.Fatal("used a template with a foreign stamp")
+	}
+	c, err := newTemplateCache(short, full, binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.usable(); !ok {
+		t.Error("the foreign template was not replaced by a usable one")
+	}
+}
+
 func TestPersistentDir(t *testing.T) {
+	t.Parallel()
 	dir, err := os.MkdirTemp("", "airlock-pg-persist-")
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +225,7 @@ func TestPersistentDir(t *testing.T) {
 }
 
 func TestUntraversableDir(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("only root hands the server to another user")
 	}
@@ -190,6 +238,7 @@ func TestUntraversableDir(t *testing.T) {
 }
 
 func TestExplicitPortInUse(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -268,5 +317,39 @@ func TestFindBinDirPrefersNewest(t *testing.T) {
 	}
 	if _, err := findBinDir(filepath.Join(root, "17", "bin")); err == nil {
 		t.Error("an explicit directory without initdb was accepted")
+	}
+}
+
+func TestReapStale(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * reapAge)
+	mk := func(owner int, age time.Time) string {
+		dir, err := os.MkdirTemp("", tempPattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(owner)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(dir, age, age); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	abandonedDir := mk(dead.Process.Pid, old)
+	ours := mk(os.Getpid(), old)
+	young := mk(dead.Process.Pid, time.Now())
+	reapStale()
+	if _, err := os.Stat(abandonedDir); !os.IsNotExist(err) {
+		t.Errorf("abandoned %s kept", abandonedDir)
+	}
+	for _, dir := range []string{ours, young} {
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("%s removed: %v", dir, err)
+		}
 	}
 }
