@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
-	"path/filepath"
 	"time"
 
 	"github.com/airlockhq/airlock/internal/config"
@@ -20,7 +18,7 @@ import (
 // cmdDev runs the gateway on its embedded defaults against a demo PostgreSQL
 // it starts and seeds itself, so a fresh machine can try airlock with one
 // command. The database is kept under the user's cache directory between runs
-// unless --fresh is given.
+// (pgserver.PersistentDir) unless --fresh is given.
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -33,9 +31,12 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	dir := ""
 	if !*fresh {
-		if cache, err := os.UserCacheDir(); err == nil {
-			dir = filepath.Join(cache, "airlock", "demo-db")
+		d, err := pgserver.PersistentDir("demo-db")
+		if err != nil {
+			fmt.Fprintf(stderr, "airlock dev: %v\n", err)
+			return exitFailure
 		}
+		dir = d
 	}
 	fmt.Fprintln(stderr, "airlock dev: starting the demo PostgreSQL database...")
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)

@@ -77,7 +77,7 @@ func (r runAs) chown(path string) error {
 		return nil
 	}
 	if err := os.Lchown(path, r.uid, r.gid); err != nil {
-		return fmt.Errorf("pgserver: chown %s to %s: %w", path, r.name, err)
+		return fmt.Errorf("chown %s to %s: %w", path, r.name, err)
 	}
 	return nil
 }
@@ -91,16 +91,16 @@ func (r runAs) checkTraversable(dir string) error {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return fmt.Errorf("pgserver: %s: %w", dir, err)
+		return err
 	}
 	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return fmt.Errorf("pgserver: %s: %w", p, err)
+			return err
 		}
 		if !r.canSearch(fi) {
-			return fmt.Errorf("pgserver: user %s cannot traverse %s (mode %v); PostgreSQL runs as that user, "+
-				"so put the server directory elsewhere (e.g. under /tmp)", r.name, p, fi.Mode().Perm())
+			return fmt.Errorf("user %s cannot traverse %s (mode %v); PostgreSQL runs as that user, "+
+				"so put the server directory where it can (under /tmp or /var/lib, say)", r.name, p, fi.Mode().Perm())
 		}
 		if p == filepath.Dir(p) {
 			return nil
@@ -136,4 +136,19 @@ func childEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "TZ=UTC")
+}
+
+// PersistentDir returns a directory for a cluster that outlives the process
+// (the demo's), one the server's user can reach: under the user's cache
+// directory, or, for root, whose home directory is private to root and so
+// closed to the postgres user, under /var/lib/airlock.
+func PersistentDir(name string) (string, error) {
+	if os.Geteuid() == 0 {
+		return filepath.Join("/var/lib/airlock", name), nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("pgserver: persistent dir: %w", err)
+	}
+	return filepath.Join(base, "airlock", name), nil
 }

@@ -123,6 +123,10 @@ func (s *Server) prepareDir(dir string, run runAs) error {
 		if err != nil {
 			return fmt.Errorf("pgserver: start: %w", err)
 		}
+		// Parents as well as Dir must be reachable by the server's user.
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			return fmt.Errorf("pgserver: start: %w", err)
+		}
 		if err := os.MkdirAll(abs, 0o700); err != nil {
 			return fmt.Errorf("pgserver: start: %w", err)
 		}
@@ -264,14 +268,16 @@ func (s *Server) launchOnce(ctx context.Context, port int, run runAs) error {
 		s.waitMu.Unlock()
 		close(done)
 	}()
-	if err := s.waitReady(ctx); err != nil {
+	if err := s.waitReady(ctx, s.tail.written()); err != nil {
 		s.kill()
 		return err
 	}
 	return nil
 }
 
-func (s *Server) waitReady(ctx context.Context) error {
+// waitReady polls until postgres accepts connections; mark is how much log
+// preceded this attempt, so an earlier attempt's clash is not taken for ours.
+func (s *Server) waitReady(ctx context.Context, mark int64) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	// Probe through the unix socket in our private directory: a TCP probe
@@ -284,9 +290,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 	for {
 		select {
 		case <-s.done:
-			tail := s.tail.String()
-			err := fmt.Errorf("pgserver: start: %w (%v) on port %d:\n%s", errExited, s.exitErr(), s.Port, tail)
-			if strings.Contains(tail, "Address already in use") || strings.Contains(tail, "could not create any TCP/IP sockets") {
+			ours := s.tail.since(mark)
+			err := fmt.Errorf("pgserver: start: %w (%v) on port %d:\n%s", errExited, s.exitErr(), s.Port, ours)
+			if strings.Contains(ours, "Address already in use") || strings.Contains(ours, "could not create any TCP/IP sockets") {
 				return fmt.Errorf("%w: %w", errPortInUse, err)
 			}
 			return err
@@ -417,14 +423,16 @@ func freePort() (int, error) {
 
 // tailBuffer keeps the last max bytes written, for error messages.
 type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu    sync.Mutex
+	max   int
+	buf   []byte
+	total int64 // bytes ever written
 }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.total += int64(len(p))
 	b.buf = append(b.buf, p...)
 	if over := len(b.buf) - b.max; over > 0 {
 		b.buf = append(b.buf[:0], b.buf[over:]...)
@@ -435,5 +443,21 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+func (b *tailBuffer) written() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.total
+}
+
+// since returns what was written after mark, as far as the tail still holds.
+func (b *tailBuffer) since(mark int64) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := b.total - mark; n < int64(len(b.buf)) {
+		return string(b.buf[int64(len(b.buf))-n:])
+	}
 	return string(b.buf)
 }

@@ -353,3 +353,39 @@ func TestReapStale(t *testing.T) {
 		}
 	}
 }
+
+func TestPersistentDirReachable(t *testing.T) {
+	dir, err := PersistentDir("pgserver-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := currentRunAs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Start creates the missing directories; the existing ancestors must
+	// already let the server's user through.
+	existing := filepath.Dir(dir)
+	for {
+		if _, err := os.Stat(existing); err == nil {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	if err := run.checkTraversable(filepath.Join(existing, "x")); err != nil {
+		t.Errorf("PersistentDir = %s: %v", dir, err)
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := &tailBuffer{max: 8}
+	b.Write([]byte("abcdef"))
+	mark := b.written()
+	b.Write([]byte("ghij"))
+	if got := b.String(); got != "cdefghij" {
+		t.Errorf("tail %q, want the last 8 bytes", got)
+	}
+	if got := b.since(mark); got != "ghij" {
+		t.Errorf("since = %q, want ghij", got)
+	}
+}

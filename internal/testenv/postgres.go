@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,10 @@ var (
 	pgErr  error
 )
 
+// LogEnv names an environment variable: when set to a file name, the shared
+// server's log is appended to that file.
+const LogEnv = "AIRLOCK_TESTENV_PGLOG"
+
 // startTimeout covers initdb, start-up and seeding on a busy 2-core machine.
 const startTimeout = 2 * time.Minute
 
@@ -64,7 +69,17 @@ func Postgres(t testing.TB) *PG {
 func startPostgres() (*PG, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	srv, err := pgserver.Start(ctx, pgserver.Options{})
+	opt := pgserver.Options{}
+	// The server log is otherwise only seen, as a tail, in errors.
+	if path := os.Getenv(LogEnv); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("open $%s: %w", LogEnv, err)
+		}
+		registerStop(f.Close)
+		opt.Log = f
+	}
+	srv, err := pgserver.Start(ctx, opt)
 	if err != nil {
 		return nil, fmt.Errorf("start PostgreSQL: %w", err)
 	}
