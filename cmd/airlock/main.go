@@ -30,6 +30,9 @@ usage:
   airlock serve [--config FILE] [--listen ADDR | --stdio] [--dev-identity NAME]
   airlock dev [--listen ADDR] [--dev-identity NAME]
   airlock config validate [--print] FILE
+  airlock policy test [--replace-default] [DIR]
+  airlock policy eval [--dir DIR] --input FILE
+  airlock policy explain [--dir DIR] --input FILE
   airlock version
 `
 
@@ -52,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdDev(ctx, args[1:], stdout, stderr)
 	case "config":
 		return cmdConfig(args[1:], stdout, stderr)
+	case "policy":
+		return cmdPolicy(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "airlock %s\n", version)
 		return 0

@@ -1,0 +1,307 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/airlockhq/airlock/connectors"
+	"github.com/airlockhq/airlock/internal/config"
+	"github.com/airlockhq/airlock/internal/gateway"
+	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/internal/testenv"
+	"github.com/airlockhq/airlock/tools"
+)
+
+const pkLookup = "SELECT id, name, email FROM customers WHERE id = $1"
+
+// BenchmarkFloorMCP is a no-op tool on the same MCP framework over
+// Streamable HTTP: the least any MCP server costs.
+func BenchmarkFloorMCP(b *testing.B) {
+	url := noopURL(b)
+	for _, v := range versions {
+		b.Run(v, func(b *testing.B) {
+			c := connect(b, url, v)
+			var l latencies
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				l.time(func() { callTool(b, c, "noop", nil) })
+			}
+			l.report(b, "")
+		})
+	}
+}
+
+// BenchmarkFloorPgx runs the primary-key lookup with pgx directly: plain,
+// and inside a read-only transaction the usual way (three round trips); rows
+// are encoded to JSON as a server must.
+func BenchmarkFloorPgx(b *testing.B) {
+	db := testenv.Postgres(b).NewDatabase(b)
+	pool, err := pgxpool.New(context.Background(), db.AppDSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	rowsOf := func(r pgx.Rows) [][]any {
+		var out [][]any
+		for r.Next() {
+			v, _ := r.Values()
+			out = append(out, v)
+		}
+		r.Close()
+		return out
+	}
+	b.Run("plain", func(b *testing.B) {
+		var l latencies
+		for i := 0; i < b.N; i++ {
+			l.time(func() {
+				r, err := pool.Query(ctx, pkLookup, 1+i%50)
+				if err != nil {
+					b.Fatal(err)
+				}
+				encodeRows(rowsOf(r))
+			})
+		}
+		l.report(b, "")
+	})
+	b.Run("readonly_tx_json", func(b *testing.B) {
+		var l latencies
+		for i := 0; i < b.N; i++ {
+			l.time(func() {
+				tx, err := pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := tx.Query(ctx, pkLookup, 1+i%50)
+				if err != nil {
+					b.Fatal(err)
+				}
+				encodeRows(rowsOf(r))
+				if err := tx.Commit(ctx); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+		l.report(b, "")
+	})
+}
+
+// BenchmarkGateway is sql_query through the whole gateway over Streamable
+// HTTP: identity, parse, policy, read-only execution, result encoding.
+func BenchmarkGateway(b *testing.B) {
+	url, _ := gatewayURL(b)
+	for _, v := range versions {
+		c := connect(b, url, v)
+		for _, q := range []struct{ name, sql string }{{"select1", "SELECT 1"}, {"pk_lookup", pkLookup}} {
+			b.Run(v+"/"+q.name, func(b *testing.B) {
+				var l latencies
+				for i := 0; i < b.N; i++ {
+					args := map[string]any{"connection": "shop", "sql": q.sql}
+					if q.sql == pkLookup {
+						args["params"] = []any{1 + i%50}
+					}
+					l.time(func() { callTool(b, c, "sql_query", args) })
+				}
+				l.report(b, "")
+			})
+		}
+	}
+}
+
+// stopBeforeDB is the real connection with execution cut off: what remains
+// is the pipeline's own cost between the MCP handler and the database.
+type stopBeforeDB struct{ connectors.Connection }
+
+var canned = &connectors.Result{Text: "ok", Structured: map[string]any{}}
+
+func (stopBeforeDB) Execute(context.Context, connectors.Operation, *connectors.Action, connectors.Limits) (*connectors.Result, error) {
+	return canned, nil
+}
+
+func BenchmarkPipeline(b *testing.B) {
+	db := testenv.Postgres(b).NewDatabase(b)
+	b.Setenv("AIRLOCK_BENCH_DSN", db.AppDSN)
+	cfg, err := config.Parse("bench.yaml", []byte(configYAML))
+	if err != nil {
+		b.Fatal(err)
+	}
+	conns, err := connectors.Open(context.Background(), cfg.Connections)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer connectors.CloseAll(conns)
+	p, _ := identity.Dev("bench@example.com")
+	gw, err := gateway.New(gateway.Options{Config: cfg, Catalog: tools.Default(),
+		Connections: map[string]connectors.Connection{"shop": stopBeforeDB{conns["shop"]}},
+		Identity:    identity.Static{P: p}, Authorizer: gateway.ReadOnlyRule{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, sql func(i int) string) {
+		var l latencies
+		ctx := context.Background()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c := &gateway.Call{ToolName: "sql_query", Arguments: map[string]any{
+				"connection": "shop", "sql": sql(i), "params": []any{float64(1 + i%50)}}}
+			l.time(func() {
+				if _, err := gw.Handle(ctx, c); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+		l.report(b, "")
+	}
+	// Agents repeat statement texts with different parameters: classification
+	// is then cached.
+	b.Run("repeated_sql", func(b *testing.B) { run(b, func(int) string { return pkLookup }) })
+	// Every call a new text: the parser runs every time.
+	b.Run("distinct_sql", func(b *testing.B) {
+		run(b, func(i int) string { return pkLookup + " /* " + strconv.Itoa(i) + " */" })
+	})
+}
+
+// BenchmarkOverhead interleaves the floors and the gateway in one loop so
+// they see the same machine, and reports the gateway's p50 against the sum
+// of the framework floor and the database floor.
+func BenchmarkOverhead(b *testing.B) {
+	gwURL, db := gatewayURL(b)
+	floorURL := noopURL(b)
+	pool, err := pgxpool.New(context.Background(), db.AppDSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	for _, v := range versions {
+		b.Run(v, func(b *testing.B) {
+			gw, floor := connect(b, gwURL, v), connect(b, floorURL, v)
+			var lg, lf, ld latencies
+			ctx := context.Background()
+			for i := 0; i < b.N; i++ {
+				id := 1 + i%50
+				lf.time(func() { callTool(b, floor, "noop", nil) })
+				ld.time(func() {
+					tx, _ := pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+					r, err := tx.Query(ctx, pkLookup, id)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var rows [][]any
+					for r.Next() {
+						vals, _ := r.Values()
+						rows = append(rows, vals)
+					}
+					r.Close()
+					encodeRows(rows)
+					_ = tx.Commit(ctx)
+				})
+				lg.time(func() {
+					callTool(b, gw, "sql_query", map[string]any{"connection": "shop", "sql": pkLookup, "params": []any{id}})
+				})
+			}
+			lf.report(b, "floor-mcp-")
+			ld.report(b, "floor-db-")
+			lg.report(b, "gateway-")
+			floorSum := lf.pct(0.5) + ld.pct(0.5)
+			b.ReportMetric(float64(lg.pct(0.5))/float64(floorSum), "x-floor")
+		})
+	}
+}
+
+// BenchmarkConcurrent runs the airlock binary and drives it with 8
+// concurrent clients; it reports calls per second and the process's peak RSS.
+func BenchmarkConcurrent(b *testing.B) {
+	db := testenv.Postgres(b).NewDatabase(b)
+	dir := b.TempDir()
+	cfgPath := filepath.Join(dir, "airlock.yaml")
+	if err := os.WriteFile(cfgPath, []byte(configYAML), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "AIRLOCK_BENCH_DSN="+db.AppDSN, "AIRLOCK_LOG_LEVEL=info")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	url := ""
+	sc := bufio.NewScanner(stderr)
+	re := regexp.MustCompile(`"url":"([^"]+)"`)
+	for url == "" && sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if url == "" {
+		b.Fatal("airlock did not start")
+	}
+	const clients = 8
+	cs := make([]*client.Client, clients)
+	for i := range cs {
+		cs[i] = connect(b, url, mcp.ProtocolVersion20260728)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func(c *client.Client) {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				callTool(b, c, "sql_query", map[string]any{"connection": "shop", "sql": pkLookup, "params": []any{1 + i%50}})
+			}
+		}(c)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+	rss, hwm := procMemory(b, cmd.Process.Pid)
+	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(hwm, "peak-rss-MiB")
+}
+
+func procMemory(b *testing.B, pid int) (rss, hwm float64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
+}

@@ -1,0 +1,296 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/airlockhq/airlock/connectors"
+	"github.com/airlockhq/airlock/internal/identity"
+)
+
+// The converters below build the input as OPA values directly from the
+// typed Input. Going through JSON or ast.InterfaceToValue on a map costs
+// more than the evaluation itself with the default bundle.
+
+func (in *Input) toValue() ast.Value { return in.toValueCached(nil) }
+
+// toValueCached converts in, reusing the converted principal, tool and
+// connection from c (nil: no cache); they repeat from call to call.
+func (in *Input) toValueCached(c *valueCache) ast.Value {
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("principal"), c.principal(in.Principal)),
+		ast.Item(ast.InternedTerm("tool"), c.tool(in.Tool)),
+		ast.Item(ast.InternedTerm("connection"), c.conn(in.Connection)),
+		ast.Item(ast.InternedTerm("arguments"), ast.NewTerm(anyMapValue(in.Arguments))),
+		ast.Item(ast.InternedTerm("action"), ast.NewTerm(actionValue(in.Action, in.ActionDetail))),
+		ast.Item(ast.InternedTerm("grants"), ast.NewTerm(grantsValue(in.Grants))),
+		ast.Item(ast.InternedTerm("now"), ast.StringTerm(now.UTC().Format(time.RFC3339Nano))),
+	)
+}
+
+// valueCacheMax bounds each map of a valueCache; past it the map starts
+// over rather than grow with every principal ever seen.
+const valueCacheMax = 4096
+
+// valueCache keeps converted input parts. OPA values are immutable once
+// built (lazy key sorting is guarded by a sync.Once), so concurrent
+// evaluations may share them. Entries are checked field by field, so a
+// changed principal or connection is converted afresh, never misread.
+type valueCache struct {
+	mu         sync.RWMutex
+	tools      map[ToolRef]*ast.Term
+	conns      map[string]connEntry
+	principals map[string]principalEntry
+}
+
+type connEntry struct {
+	ref ConnRef
+	t   *ast.Term
+}
+
+type principalEntry struct {
+	p identity.Principal
+	t *ast.Term
+}
+
+func (c *valueCache) tool(t ToolRef) *ast.Term {
+	if c == nil {
+		return ast.NewTerm(toolValue(t))
+	}
+	c.mu.RLock()
+	v, ok := c.tools[t]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = ast.NewTerm(toolValue(t))
+	c.mu.Lock()
+	if c.tools == nil || len(c.tools) >= valueCacheMax {
+		c.tools = make(map[ToolRef]*ast.Term)
+	}
+	c.tools[t] = v
+	c.mu.Unlock()
+	return v
+}
+
+func (c *valueCache) conn(r ConnRef) *ast.Term {
+	if c == nil {
+		return ast.NewTerm(connValue(r))
+	}
+	c.mu.RLock()
+	e, ok := c.conns[r.Name]
+	c.mu.RUnlock()
+	if ok && e.ref.Kind == r.Kind && maps.Equal(e.ref.Labels, r.Labels) {
+		return e.t
+	}
+	e = connEntry{ref: ConnRef{Name: r.Name, Kind: r.Kind, Labels: maps.Clone(r.Labels)}, t: ast.NewTerm(connValue(r))}
+	c.mu.Lock()
+	if c.conns == nil || len(c.conns) >= valueCacheMax {
+		c.conns = make(map[string]connEntry)
+	}
+	c.conns[r.Name] = e
+	c.mu.Unlock()
+	return e.t
+}
+
+func (c *valueCache) principal(p identity.Principal) *ast.Term {
+	if c == nil {
+		return ast.NewTerm(principalValue(p))
+	}
+	c.mu.RLock()
+	e, ok := c.principals[p.Subject]
+	c.mu.RUnlock()
+	if ok && samePrincipal(e.p, p) {
+		return e.t
+	}
+	e = principalEntry{p: p, t: ast.NewTerm(principalValue(p))}
+	e.p.Groups = slices.Clone(p.Groups)
+	c.mu.Lock()
+	if c.principals == nil || len(c.principals) >= valueCacheMax {
+		c.principals = make(map[string]principalEntry)
+	}
+	c.principals[p.Subject] = e
+	c.mu.Unlock()
+	return e.t
+}
+
+// samePrincipal compares every member; nil and empty groups are alike,
+// as they are once converted.
+func samePrincipal(a, b identity.Principal) bool {
+	return a.Subject == b.Subject && a.Email == b.Email && a.Issuer == b.Issuer &&
+		a.Client == b.Client && a.Verified == b.Verified && slices.Equal(a.Groups, b.Groups)
+}
+
+// visibleValue is the reduced input of the visible rule.
+func visibleValue(p identity.Principal, t ToolRef, c ConnRef) ast.Value {
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("principal"), ast.NewTerm(principalValue(p))),
+		ast.Item(ast.InternedTerm("tool"), ast.NewTerm(toolValue(t))),
+		ast.Item(ast.InternedTerm("connection"), ast.NewTerm(connValue(c))),
+	)
+}
+
+// str uses OPA's interned terms where there is one (the empty string, and
+// common words OPA interns itself), so those convert without allocating.
+func str(s string) *ast.Term { return ast.InternedTerm(s) }
+
+func strArray(ss []string) *ast.Term {
+	if len(ss) == 0 {
+		return ast.InternedEmptyArray
+	}
+	ts := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		ts[i] = str(s)
+	}
+	return ast.ArrayTerm(ts...)
+}
+
+func principalValue(p identity.Principal) ast.Value {
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("subject"), str(p.Subject)),
+		ast.Item(ast.InternedTerm("email"), str(p.Email)),
+		ast.Item(ast.InternedTerm("groups"), strArray(p.Groups)),
+		ast.Item(ast.InternedTerm("issuer"), str(p.Issuer)),
+		ast.Item(ast.InternedTerm("client"), ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("name"), str(p.Client.Name)),
+			ast.Item(ast.InternedTerm("version"), str(p.Client.Version)),
+		)),
+		ast.Item(ast.InternedTerm("verified"), ast.InternedTerm(p.Verified)),
+	)
+}
+
+func toolValue(t ToolRef) ast.Value {
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("name"), str(t.Name)),
+		ast.Item(ast.InternedTerm("family"), str(t.Family)),
+	)
+}
+
+func connValue(c ConnRef) ast.Value {
+	labels := make([][2]*ast.Term, 0, len(c.Labels))
+	for k, v := range c.Labels {
+		labels = append(labels, ast.Item(str(k), str(v)))
+	}
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("name"), str(c.Name)),
+		ast.Item(ast.InternedTerm("kind"), str(c.Kind)),
+		ast.Item(ast.InternedTerm("labels"), ast.ObjectTerm(labels...)),
+	)
+}
+
+func actionValue(a *connectors.Action, detail map[string]any) ast.Value {
+	if a == nil && len(detail) == 0 {
+		return ast.Null{}
+	}
+	obj := ast.NewObject()
+	for k, v := range detail {
+		if !actionKeys[k] {
+			obj.Insert(str(k), ast.NewTerm(anyValue(v)))
+		}
+	}
+	if a == nil {
+		return obj
+	}
+	flags := a.Flags
+	if flags == nil {
+		flags = []string{}
+	}
+	obj.Insert(ast.InternedTerm("read_only"), ast.InternedTerm(a.ReadOnly))
+	obj.Insert(ast.InternedTerm("risk"), str(string(a.Risk)))
+	obj.Insert(ast.InternedTerm("flags"), strArray(flags))
+	if len(a.Statements) > 0 {
+		sts := make([]*ast.Term, len(a.Statements))
+		for i, s := range a.Statements {
+			sts[i] = ast.ObjectTerm(
+				ast.Item(ast.InternedTerm("kind"), str(s.Kind)),
+				ast.Item(ast.InternedTerm("read_only"), ast.InternedTerm(s.ReadOnly)),
+				ast.Item(ast.InternedTerm("tables_read"), strArray(s.TablesRead)),
+				ast.Item(ast.InternedTerm("tables_written"), strArray(s.TablesWritten)),
+				ast.Item(ast.InternedTerm("functions"), strArray(s.Functions)),
+				ast.Item(ast.InternedTerm("has_where"), ast.InternedTerm(s.HasWhere)),
+			)
+		}
+		obj.Insert(ast.InternedTerm("statements"), ast.ArrayTerm(sts...))
+	}
+	if len(a.Reasons) > 0 {
+		obj.Insert(ast.InternedTerm("reasons"), strArray(a.Reasons))
+	}
+	return obj
+}
+
+func grantsValue(gs []Grant) ast.Value {
+	if len(gs) == 0 {
+		return ast.InternedEmptyArrayValue
+	}
+	ts := make([]*ast.Term, len(gs))
+	for i, g := range gs {
+		ts[i] = ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("connection"), str(g.Connection)),
+			ast.Item(ast.InternedTerm("access"), str(g.Access)),
+			ast.Item(ast.InternedTerm("expires_at"), str(g.ExpiresAt.UTC().Format(time.RFC3339Nano))),
+		)
+	}
+	return ast.NewArray(ts...)
+}
+
+func anyMapValue(m map[string]any) ast.Value {
+	obj := ast.NewObject()
+	for k, v := range m {
+		obj.Insert(str(k), ast.NewTerm(anyValue(v)))
+	}
+	return obj
+}
+
+// anyValue converts the JSON-shaped values arguments hold; anything else
+// goes through OPA's reflective converter.
+func anyValue(v any) ast.Value {
+	switch x := v.(type) {
+	case nil:
+		return ast.Null{}
+	case string:
+		return ast.String(x)
+	case bool:
+		return ast.Boolean(x)
+	case float64:
+		return ast.FloatNumberTerm(x).Value
+	case int:
+		return ast.Number(fmt.Sprint(x))
+	case int64:
+		return ast.Number(fmt.Sprint(x))
+	case json.Number:
+		return ast.Number(x)
+	case []string:
+		return strArray(x).Value
+	case []any:
+		ts := make([]*ast.Term, len(x))
+		for i, e := range x {
+			ts[i] = ast.NewTerm(anyValue(e))
+		}
+		return ast.NewArray(ts...)
+	case map[string]any:
+		return anyMapValue(x)
+	case map[string]string:
+		obj := ast.NewObject()
+		for k, s := range x {
+			obj.Insert(str(k), str(s))
+		}
+		return obj
+	}
+	if val, err := ast.InterfaceToValue(v); err == nil {
+		return val
+	}
+	// Unconvertible values still reach policy, as their type name, so a
+	// rule can see something is there rather than nothing.
+	return ast.String(reflect.TypeOf(v).String())
+}
