@@ -31,8 +31,9 @@ func TestDefaults(t *testing.T) {
 		Server: Server{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(30 * time.Second),
 			WriteTimeout: Duration(120 * time.Second), IdleTimeout: Duration(120 * time.Second),
 			MaxRequestBytes: 1 << 20, ShutdownGrace: Duration(20 * time.Second)},
-		Log:  Log{Level: "info", Format: "json"},
-		Pool: Pool{MaxConns: 8, MinConns: 1},
+		Log:    Log{Level: "info", Format: "json"},
+		Policy: Policy{EvalTimeout: Duration(100 * time.Millisecond)},
+		Pool:   Pool{MaxConns: 8, MinConns: 1},
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults() = %+v\nwant %+v", d, want)
@@ -173,6 +174,7 @@ func setExampleEnv(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("PROD_DB_DSN", "postgres://airlock:prod-s3cret@prod-db:5432/payments")
 	t.Setenv("DEV_DB_DSN", "postgres://airlock:dev-s3cret@dev-db:5432/payments")
+	t.Setenv("AIRLOCK_MASK_HASH_KEY", "mask-hash-key-of-32-bytes-000000")
 }
 
 func TestExampleFileLoads(t *testing.T) {

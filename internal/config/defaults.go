@@ -26,8 +26,9 @@ func Defaults() *Config {
 			MaxRequestBytes: 1 << 20,
 			ShutdownGrace:   Duration(20 * time.Second),
 		},
-		Log:  Log{Level: "info", Format: "json"},
-		Pool: Pool{MaxConns: 8, MinConns: 1},
+		Log:    Log{Level: "info", Format: "json"},
+		Policy: Policy{EvalTimeout: Duration(100 * time.Millisecond)},
+		Pool:   Pool{MaxConns: 8, MinConns: 1},
 	}
 }
 

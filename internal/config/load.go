@@ -51,6 +51,10 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := p.resolveSecrets(cfg, filepath.Dir(name)); err != nil {
 		return nil, err
 	}
+	if err := p.checkMasking(cfg); err != nil {
+		return nil, err
+	}
+	cfg.resolvePaths(filepath.Dir(name))
 	return cfg, nil
 }
 

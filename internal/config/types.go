@@ -16,6 +16,8 @@ type Config struct {
 	Pool Pool `yaml:"pool"`
 	// Connections are the governed backends, in file order.
 	Connections []Connection `yaml:"connections"`
+	Policy      Policy       `yaml:"policy"`
+	Masking     Masking      `yaml:"masking"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -91,3 +93,51 @@ type Duration time.Duration
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Policy configures the OPA policy that decides every call.
+type Policy struct {
+	// Dir holds operator .rego files (and their _test.rego tests) that
+	// extend the embedded default bundle; relative to the config file.
+	Dir string `yaml:"dir"`
+	// ReplaceDefault drops the default airlock.authz rules (the helper
+	// library airlock.lib stays).
+	ReplaceDefault bool `yaml:"replace_default"`
+	// EvalTimeout bounds one decision; running out denies the call (100ms).
+	EvalTimeout Duration `yaml:"eval_timeout"`
+}
+
+// Masking configures what sensitive data is masked in responses and in
+// everything recorded.
+type Masking struct {
+	// Rules mask by source column ("conn:schema.table.column") or JSON
+	// field path ("conn:$.path"), first match wins.
+	Rules []MaskRule `yaml:"rules"`
+	// Detectors names the built-in content detectors to run; empty runs
+	// all of them (card, iban, ssn, email, phone, jwt, private_key,
+	// aws_access_key, aws_secret_key, github_token, slack_token, stripe_key).
+	Detectors []string `yaml:"detectors"`
+	// Custom are operator-defined content detectors (Go regular expressions).
+	Custom []CustomDetector `yaml:"custom"`
+	// HashKey keys the "hash" action (HMAC), a secret reference of at least
+	// 16 bytes; required when a rule hashes.
+	HashKey Secret `yaml:"hash_key"`
+}
+
+// MaskRule is one masking rule.
+type MaskRule struct {
+	Name  string `yaml:"name"`
+	Match string `yaml:"match"`
+	// Action is redact (default), partial, hash or drop.
+	Action string `yaml:"action"`
+	// Kind labels the replacement, [REDACTED:kind].
+	Kind string `yaml:"kind"`
+	// FailClosed masks whole any computed column that may derive from
+	// this column when its sources cannot be resolved.
+	FailClosed bool `yaml:"fail_closed"`
+}
+
+// CustomDetector is an operator-defined content detector.
+type CustomDetector struct {
+	Name    string `yaml:"name"`
+	Pattern string `yaml:"pattern"`
+}

@@ -59,6 +59,9 @@ func (p *parser) validate(c *Config) error {
 	if err := p.checkPool("pool", c.Pool); err != nil {
 		return err
 	}
+	if c.Policy.EvalTimeout <= 0 {
+		return p.errAt("policy.eval_timeout", "must be a positive duration such as 100ms")
+	}
 	firstLine := map[string]int{}
 	for i, conn := range c.Connections {
 		if err := p.checkConnection(fmt.Sprintf("connections[%d]", i), conn, firstLine); err != nil {
