@@ -46,6 +46,7 @@ func New(gw *gateway.Gateway, opt Options) *Server {
 		server.WithRecovery(),
 		server.WithInstructions(instructions),
 		server.WithTitle("airlock"),
+		server.WithToolFilter(s.filterTools),
 	}
 	if opt.Fixtures {
 		srvOpts = append(srvOpts, fixtureOptions()...)
@@ -98,6 +99,43 @@ func (s *Server) toolFor(t *tools.Tool) mcp.Tool {
 			OpenWorldHint:   b(t.Annotations.OpenWorld),
 		},
 	}
+}
+
+// filterTools shows the caller only the tools and connections its policy
+// could ever allow; mcp-go applies the same filter to tools/call, so a
+// hidden tool is unknown to that caller.
+func (s *Server) filterTools(ctx context.Context, list []mcp.Tool) []mcp.Tool {
+	p, err := s.gw.Principal(ctx)
+	if err != nil {
+		return nil
+	}
+	if len(list) == 1 {
+		// tools/call checks one tool: answer without building schemas.
+		if t, ok := s.gw.Catalog().Get(list[0].Name); ok && !s.gw.ToolVisible(ctx, p, t) {
+			return nil
+		}
+		return list
+	}
+	views := map[string]gateway.ToolView{}
+	for _, v := range s.gw.VisibleTools(ctx, p) {
+		views[v.Tool.Name] = v
+	}
+	out := make([]mcp.Tool, 0, len(list))
+	for _, t := range list {
+		v, governed := views[t.Name]
+		if _, inCatalog := s.gw.Catalog().Get(t.Name); !inCatalog {
+			out = append(out, t) // conformance fixtures
+			continue
+		}
+		if !governed {
+			continue
+		}
+		if v.Tool.NeedsConnection() {
+			t.RawInputSchema = v.Tool.InputSchema(v.Connections)
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 type transportKey struct{}

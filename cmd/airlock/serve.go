@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"go.uber.org/zap"
 
@@ -69,6 +72,10 @@ func serve(ctx context.Context, cfg *config.Config, f serveFlags, stdin io.Reade
 		return exitFailure
 	}
 	defer a.Close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go a.WatchPolicy(ctx, hup)
 
 	if f.stdio {
 		log.Info("serving MCP on stdio")

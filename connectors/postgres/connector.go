@@ -105,21 +105,34 @@ func (c *Conn) Classify(_ context.Context, op connectors.Operation) (*connectors
 		if err != nil {
 			return nil, err
 		}
-		x := *a
-		x.Flags = append([]string{"explain_only"}, a.Flags...)
-		x.ReadOnly = true
-		for _, f := range explainUnsafe {
-			if a.HasFlag(f) {
-				x.ReadOnly = false
-			}
-		}
-		if x.ReadOnly {
-			x.Risk = connectors.RiskLow
-			x.Reasons = nil
-		}
-		return &x, nil
+		return explainAction(a), nil
 	}
 	return nil, fmt.Errorf("postgres: classify: tool %s is not a SQL tool", op.Tool)
+}
+
+// explainAction is what sql_explain does with a statement: plan it. What
+// the statement would write is irrelevant, but the planner may evaluate
+// functions, so a statement that names dangerous ones keeps its full
+// classification and is judged as if it ran.
+func explainAction(a *connectors.Action) *connectors.Action {
+	if len(a.Statements) != 1 {
+		return a // refused at execution: one statement per call
+	}
+	for _, f := range explainUnsafe {
+		if a.HasFlag(f) {
+			x := *a
+			x.ReadOnly = false
+			x.Flags = append([]string{"explain_only"}, a.Flags...)
+			return &x
+		}
+	}
+	in := a.Statements[0]
+	st := connectors.Statement{Kind: "explain", ReadOnly: true, TablesWritten: []string{},
+		TablesRead: append(append([]string{}, in.TablesRead...), in.TablesWritten...),
+		Functions:  in.Functions, Location: in.Location, Length: in.Length}
+	return &connectors.Action{ReadOnly: true, Risk: connectors.RiskLow, Flags: []string{"explain_only"},
+		Statements: []connectors.Statement{st}}
+
 }
 
 func (c *Conn) classify(op connectors.Operation) (*connectors.Action, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/airlockhq/airlock/internal/gateway"
 	"github.com/airlockhq/airlock/internal/identity"
 	"github.com/airlockhq/airlock/mcp"
+	"github.com/airlockhq/airlock/policy"
 	"github.com/airlockhq/airlock/tools"
 )
 
@@ -30,6 +31,7 @@ type App struct {
 	Config  *config.Config
 	Log     *zap.Logger
 	Gateway *gateway.Gateway
+	Policy  *policy.Engine
 	MCP     *mcp.Server
 	conns   map[string]connectors.Connection
 }
@@ -52,21 +54,28 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	}
 	log.Warn("using a development identity: every call is made as this unverified subject",
 		zap.String("subject", p.Subject))
+	engine, err := policy.New(ctx, policy.Options{Dir: cfg.Policy.Dir, ReplaceDefault: cfg.Policy.ReplaceDefault,
+		EvalTimeout: cfg.Policy.EvalTimeout.D(), Log: log.Named("policy")})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	conns, err := connectors.Open(ctx, cfg.Connections)
 	if err != nil {
 		return nil, err
 	}
 	gw, err := gateway.New(gateway.Options{
 		Config: cfg, Catalog: tools.Default(), Connections: conns,
-		Identity: identity.Static{P: p}, Authorizer: gateway.ReadOnlyRule{}, Log: log,
+		Identity: identity.Static{P: p}, Authorizer: gateway.PolicyAuthorizer{Engine: engine},
+		Visibility: engine, Log: log,
 	})
 	if err != nil {
 		connectors.CloseAll(conns)
 		return nil, err
 	}
 	log.Info("gateway ready", zap.Strings("pipeline", gw.Stages()), zap.Strings("connections", gw.ConnectionNames()),
-		zap.String("policy", gateway.ReadOnlyPolicy))
-	return &App{Config: cfg, Log: log, Gateway: gw, MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures}), conns: conns}, nil
+		zap.String("policy", engine.Hash()), zap.String("policy_dir", cfg.Policy.Dir))
+	return &App{Config: cfg, Log: log, Gateway: gw, Policy: engine,
+		MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures}), conns: conns}, nil
 }
 
 // Ready pings every connection. Readiness fails only when no connection is
@@ -88,8 +97,36 @@ func (a *App) Ready(ctx context.Context) (bool, map[string]string) {
 		detail["connection:"+n] = "ok"
 		up++
 	}
-	detail["policy"] = gateway.ReadOnlyPolicy
+	hash, loaded, lastErr := a.Policy.Status()
+	detail["policy"] = hash + " loaded " + loaded.UTC().Format("2006-01-02T15:04:05Z")
+	if lastErr != nil {
+		// The previous policy stays in force; operators must still see that
+		// their change was refused.
+		detail["policy_reload_error"] = lastErr.Error()
+	}
 	return len(a.conns) == 0 || up > 0, detail
+}
+
+// WatchPolicy reloads the policy when its directory changes (if one is
+// configured) and on SIGHUP, until ctx ends. A policy that fails to compile
+// or fails its own tests is refused; the previous one stays in force.
+func (a *App) WatchPolicy(ctx context.Context, hup <-chan os.Signal) {
+	if a.Config.Policy.Dir != "" {
+		go a.Policy.Watch(ctx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			before := a.Policy.Hash()
+			if err := a.Policy.Reload(ctx); err != nil {
+				a.Log.Error("policy reload refused; the previous policy stays in force", zap.Error(err), zap.String("policy", before))
+				continue
+			}
+			a.Log.Info("policy reloaded", zap.String("policy", a.Policy.Hash()), zap.String("previous", before))
+		}
+	}
 }
 
 // Close releases the connections.

@@ -73,7 +73,9 @@ func TestWritesAreRefusedAndNothingChanges(t *testing.T) {
 				t.Errorf("%s: %q was not refused: %s", v, sql, text)
 				continue
 			}
-			if !strings.Contains(text, "denied") && !strings.Contains(text, "one statement per call") {
+			// Either the policy denies it, or it needs an approval that
+			// no one can give here; both say why.
+			if !strings.Contains(text, "denied by policy: ") && !strings.Contains(text, "this call needs approval (") {
 				t.Errorf("%s: %q refused without a policy reason: %s", v, sql, text)
 			}
 		}
@@ -83,14 +85,23 @@ func TestWritesAreRefusedAndNothingChanges(t *testing.T) {
 	}
 }
 
-func TestDenialExplainsWhy(t *testing.T) {
+func TestRefusalsExplainWhy(t *testing.T) {
 	e := newEnv(t, "30s", "")
 	c := e.client(mcp.ProtocolVersion20260728)
-	res := call(t, c, "sql_query", map[string]any{"connection": "shop", "sql": "DELETE FROM orders"})
-	text := textOf(res)
-	for _, want := range []string{"denied by policy", "only read-only calls are allowed", "orders", "[call_"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("denial %q lacks %q", text, want)
+	for _, tc := range []struct {
+		sql  string
+		want []string
+	}{
+		{"SELECT pg_read_file('/etc/passwd')", []string{"denied by policy: ", "pg_read_file", "[call_"}},
+		{"DELETE FROM orders", []string{"this call needs approval (", "delete_without_where", "group:approvers",
+			"no approval channel is configured", "[call_"}},
+	} {
+		res := call(t, c, "sql_query", map[string]any{"connection": "shop", "sql": tc.sql})
+		text := textOf(res)
+		for _, want := range tc.want {
+			if !res.IsError || !strings.Contains(text, want) {
+				t.Errorf("%q: refusal %q lacks %q", tc.sql, text, want)
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/airlockhq/airlock/connectors"
 	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/policy"
 	"github.com/airlockhq/airlock/tools"
 )
 
@@ -36,18 +37,8 @@ type Call struct {
 	Decision   *Decision
 }
 
-// Decision is the authorization outcome for a call, with its obligations.
-type Decision struct {
-	Allow           bool     `json:"allow"`
-	RequireApproval bool     `json:"require_approval"`
-	Approvers       []string `json:"approvers,omitempty"`
-	Reasons         []string `json:"reasons"`
-	MaxRows         int      `json:"max_rows,omitempty"`
-	TimeoutMS       int      `json:"timeout_ms,omitempty"`
-	// Policy identifies the rule set that decided ("builtin:read-only", or
-	// a bundle hash).
-	Policy string `json:"policy"`
-}
+// Decision is the policy's answer for a call, with its obligations.
+type Decision = policy.Decision
 
 // RefusalKind says why a call did not run.
 type RefusalKind string

@@ -37,7 +37,10 @@ type Options struct {
 	// Approver is nil when no approval channel is configured: calls that
 	// need approval are then refused.
 	Approver Approver
-	Log      *zap.Logger
+	// Visibility limits the tools and connections each principal sees and
+	// may call; nil shows everything.
+	Visibility Visibility
+	Log        *zap.Logger
 }
 
 // Gateway runs calls through the pipeline.
@@ -49,6 +52,7 @@ type Gateway struct {
 	idsrc    identity.Source
 	authz    Authorizer
 	approver Approver
+	vis      Visibility
 	log      *zap.Logger
 	handle   Handler
 	chain    Chain
@@ -70,7 +74,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: o.Config, catalog: o.Catalog, conns: o.Connections,
-		idsrc: o.Identity, authz: o.Authorizer, approver: o.Approver, log: o.Log,
+		idsrc: o.Identity, authz: o.Authorizer, approver: o.Approver, vis: o.Visibility, log: o.Log,
 	}
 	for n := range o.Connections {
 		g.names = append(g.names, n)

@@ -38,6 +38,17 @@ type authzFunc func(*Call) (Decision, error)
 
 func (f authzFunc) Authorize(_ context.Context, c *Call) (Decision, error) { return f(c) }
 
+// readOnlyRule allows what the classifier calls read-only and denies the
+// rest with the classifier's reasons.
+type readOnlyRule struct{}
+
+func (readOnlyRule) Authorize(_ context.Context, c *Call) (Decision, error) {
+	if c.Action.ReadOnly {
+		return Decision{Allow: true, Reasons: []string{"read-only call"}, Policy: "test:read-only"}, nil
+	}
+	return Decision{Reasons: append([]string{"only read-only calls are allowed"}, c.Action.Reasons...), Policy: "test:read-only"}, nil
+}
+
 type failingSource struct{}
 
 func (failingSource) Principal(context.Context) (identity.Principal, error) {
@@ -69,7 +80,7 @@ func query(sql string) *Call {
 }
 
 func TestPipelineOrderIsWrittenOnce(t *testing.T) {
-	g := newGW(t, &recordingConn{action: readAction}, ReadOnlyRule{}, nil)
+	g := newGW(t, &recordingConn{action: readAction}, readOnlyRule{}, nil)
 	got := strings.Join(g.Stages(), ",")
 	if want := "authenticate,resolve,classify,authorize,approve,limit"; got != want {
 		t.Fatalf("pipeline %s, want %s", got, want)
@@ -78,13 +89,13 @@ func TestPipelineOrderIsWrittenOnce(t *testing.T) {
 
 func TestReadRunsWriteIsRefusedBeforeTheBackend(t *testing.T) {
 	conn := &recordingConn{action: readAction}
-	g := newGW(t, conn, ReadOnlyRule{}, nil)
+	g := newGW(t, conn, readOnlyRule{}, nil)
 	c := query("SELECT 1")
 	res, err := g.Handle(context.Background(), c)
 	if err != nil || res.Text != "ran" || conn.executed.Load() != 1 {
 		t.Fatalf("read: %v %v executed=%d", res, err, conn.executed.Load())
 	}
-	if c.Principal.Verified || c.Principal.Subject != "alice@example.com" || c.Decision.Policy != ReadOnlyPolicy {
+	if c.Principal.Verified || c.Principal.Subject != "alice@example.com" || c.Decision.Policy != "test:read-only" {
 		t.Fatalf("call not bound as expected: %+v %+v", c.Principal, c.Decision)
 	}
 
@@ -108,8 +119,8 @@ func TestFailClosed(t *testing.T) {
 		kind  RefusalKind
 		want  string
 	}{
-		{"no identity", &recordingConn{action: readAction}, ReadOnlyRule{}, failingSource{}, RefusedIdentity, "no identity"},
-		{"classification fails", &recordingConn{classErr: errors.New("syntax error at end of input")}, ReadOnlyRule{}, nil,
+		{"no identity", &recordingConn{action: readAction}, readOnlyRule{}, failingSource{}, RefusedIdentity, "no identity"},
+		{"classification fails", &recordingConn{classErr: errors.New("syntax error at end of input")}, readOnlyRule{}, nil,
 			RefusedInvalid, "could not be understood, so it was not run: syntax error"},
 		{"policy errors", &recordingConn{action: readAction},
 			authzFunc(func(*Call) (Decision, error) { return Decision{Allow: true}, errors.New("boom") }), nil,
@@ -161,7 +172,7 @@ func TestLimitsComeFromArgumentsDecisionAndConfig(t *testing.T) {
 }
 
 func TestUnknownToolIsAProtocolError(t *testing.T) {
-	g := newGW(t, &recordingConn{action: readAction}, ReadOnlyRule{}, nil)
+	g := newGW(t, &recordingConn{action: readAction}, readOnlyRule{}, nil)
 	if _, err := g.Handle(context.Background(), &Call{ToolName: "drop_database"}); !errors.Is(err, ErrUnknownTool) {
 		t.Fatalf("got %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/airlockhq/airlock/connectors"
+	"github.com/airlockhq/airlock/internal/identity"
 )
 
 type connectionInfo struct {
@@ -21,12 +22,14 @@ type connectionInfo struct {
 func (g *Gateway) governance(ctx context.Context, c *Call) (*connectors.Result, error) {
 	switch c.ToolName {
 	case "list_connections":
-		return g.listConnections(), nil
+		return g.listConnections(ctx, c.Principal), nil
 	}
 	return nil, refuse(c, RefusedInternal, "internal error: tool %s has no executor", c.ToolName)
 }
 
-func (g *Gateway) listConnections() *connectors.Result {
+// listConnections describes the connections p may use, each with the tools
+// p may use on it.
+func (g *Gateway) listConnections(ctx context.Context, p identity.Principal) *connectors.Result {
 	desc := map[string]string{}
 	for _, cc := range g.cfg.Connections {
 		desc[cc.Name] = cc.Description
@@ -40,9 +43,12 @@ func (g *Gateway) listConnections() *connectors.Result {
 			info.Labels = map[string]string{}
 		}
 		for _, t := range g.catalog.All() {
-			if kindIn(conn.Kind(), t.Kinds) {
+			if kindIn(conn.Kind(), t.Kinds) && g.visible(ctx, p, t, conn) {
 				info.Tools = append(info.Tools, t.Name)
 			}
+		}
+		if len(info.Tools) == 0 {
+			continue
 		}
 		infos = append(infos, info)
 		fmt.Fprintf(&b, "%s (%s)", n, info.Kind)
@@ -64,7 +70,7 @@ func (g *Gateway) listConnections() *connectors.Result {
 		fmt.Fprintf(&b, "\n  tools: %s\n", strings.Join(info.Tools, ", "))
 	}
 	if len(infos) == 0 {
-		b.WriteString("no connections are configured\n")
+		b.WriteString("no connections are available to you\n")
 	}
 	return &connectors.Result{
 		Structured: map[string]any{"connections": infos},

@@ -16,18 +16,11 @@ import (
 func (g *Gateway) authenticate() Stage {
 	return stageFunc{"authenticate", func(next Handler) Handler {
 		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
-			p, ok := identity.FromContext(ctx)
-			if !ok {
-				var err error
-				p, err = g.idsrc.Principal(ctx)
-				if err != nil {
-					r := refuse(c, RefusedIdentity, "refused: %v", err)
-					r.Err = err
-					return nil, r
-				}
-			}
-			if p.Subject == "" {
-				return nil, refuse(c, RefusedIdentity, "refused: %v", identity.ErrNoIdentity)
+			p, err := g.Principal(ctx)
+			if err != nil {
+				r := refuse(c, RefusedIdentity, "refused: %v", err)
+				r.Err = err
+				return nil, r
 			}
 			if p.Client.Name == "" {
 				p.Client = c.Client
@@ -55,10 +48,12 @@ func (g *Gateway) resolve() Stage {
 				return next(ctx, c)
 			}
 			conn, ok := g.conns[connName]
-			if !ok || !kindIn(conn.Kind(), t.Kinds) {
+			// A connection the caller may not see is answered exactly like
+			// one that does not exist: its name is not confirmed.
+			if !ok || !kindIn(conn.Kind(), t.Kinds) || !g.visible(ctx, c.Principal, t, conn) {
 				return nil, refuse(c, RefusedInvalid,
 					"tool %s: connection %q is not one you can use with this tool; usable connections: %s (list_connections describes them)",
-					t.Name, connName, strings.Join(g.usable(t), ", "))
+					t.Name, connName, strings.Join(g.usable(ctx, c.Principal, t), ", "))
 			}
 			c.Connection = conn
 			return next(ctx, c)
@@ -75,10 +70,10 @@ func kindIn(k string, kinds []string) bool {
 	return false
 }
 
-func (g *Gateway) usable(t *tools.Tool) []string {
+func (g *Gateway) usable(ctx context.Context, p identity.Principal, t *tools.Tool) []string {
 	var out []string
 	for _, n := range g.names {
-		if kindIn(g.conns[n].Kind(), t.Kinds) {
+		if kindIn(g.conns[n].Kind(), t.Kinds) && g.visible(ctx, p, t, g.conns[n]) {
 			out = append(out, n)
 		}
 	}
@@ -125,7 +120,7 @@ func (g *Gateway) authorize() Stage {
 			case d.RequireApproval:
 				return next(ctx, c)
 			case !d.Allow:
-				return nil, refuse(c, RefusedDenied, "denied by policy: %s", joinReasons(d.Reasons))
+				return nil, refuse(c, RefusedDenied, "denied by policy: %s.%s", joinReasons(d.Reasons), whatItDoes(c))
 			}
 			return next(ctx, c)
 		}
@@ -142,8 +137,8 @@ func (g *Gateway) approve() Stage {
 			}
 			if g.approver == nil {
 				return nil, refuse(c, RefusedApproval,
-					"this call needs approval (%s), and no approval channel is configured, so it was not run",
-					joinReasons(c.Decision.Reasons))
+					"this call needs approval (%s), and no approval channel is configured, so it was not run.%s",
+					joinReasons(c.Decision.Reasons), whatItDoes(c))
 			}
 			if err := g.approver.Approve(ctx, c); err != nil {
 				var r *Refusal
@@ -233,6 +228,15 @@ func (g *Gateway) execute(ctx context.Context, c *Call) (*connectors.Result, err
 		r.Err = err
 		return nil, r
 	}
+}
+
+// whatItDoes repeats the classifier's findings, so an agent sees which
+// statement, table or function a refusal is about.
+func whatItDoes(c *Call) string {
+	if c.Action == nil || len(c.Action.Reasons) == 0 {
+		return ""
+	}
+	return " What the call would do: " + strings.Join(c.Action.Reasons, "; ") + "."
 }
 
 func joinReasons(rs []string) string {
