@@ -25,6 +25,7 @@ import (
 	"github.com/airlockhq/airlock/internal/gateway"
 	"github.com/airlockhq/airlock/internal/identity"
 	"github.com/airlockhq/airlock/internal/testenv"
+	"github.com/airlockhq/airlock/policy"
 	"github.com/airlockhq/airlock/tools"
 )
 
@@ -147,9 +148,13 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	defer connectors.CloseAll(conns)
 	p, _ := identity.Dev("bench@example.com")
+	engine, err := policy.New(context.Background(), policy.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	gw, err := gateway.New(gateway.Options{Config: cfg, Catalog: tools.Default(),
 		Connections: map[string]connectors.Connection{"shop": stopBeforeDB{conns["shop"]}},
-		Identity:    identity.Static{P: p}, Authorizer: gateway.ReadOnlyRule{}})
+		Identity:    identity.Static{P: p}, Authorizer: gateway.PolicyAuthorizer{Engine: engine}, Visibility: engine})
 	if err != nil {
 		b.Fatal(err)
 	}
