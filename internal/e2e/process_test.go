@@ -112,7 +112,7 @@ func TestBadConfigurationRefusesToStart(t *testing.T) {
 func startBinary(t *testing.T, cfg string, env []string) (*exec.Cmd, string, *bytes.Buffer) {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--config", cfg, "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "AIRLOCK_LOG_LEVEL=info"), env...)
 	var logs bytes.Buffer
 	pr, pw, _ := os.Pipe()
 	cmd.Stderr = pw
