@@ -71,6 +71,10 @@ type Statement struct {
 	// Location and Length locate the statement in the original text (bytes).
 	Location int `json:"-"`
 	Length   int `json:"-"`
+	// Targets lists, for each output column of a plain SELECT, the column
+	// names its expression references (nil when unknown); masking uses it
+	// to trace computed columns to their inputs.
+	Targets [][]string `json:"-"`
 }
 
 // HasFlag reports whether the action carries flag f.

@@ -8,11 +8,22 @@ import "time"
 type Result struct {
 	Structured any
 	Text       string
+	// Table is the tabular form of the result, when it has one: masking
+	// works on it column by column, then Render rebuilds Structured and
+	// Text from the masked table.
+	Table  *Table
+	Render func(t *Table, masked []MaskNote) (structured any, text string)
 	// Rows is the number of rows (or items) returned, for recording.
 	Rows int
 	// Truncated is set when a row or byte cap cut the result.
 	Truncated bool
 	Duration  time.Duration
+}
+
+// Table is a tabular result.
+type Table struct {
+	Columns []Column
+	Rows    [][]any
 }
 
 // Column describes one result column of a SQL result.
@@ -23,6 +34,28 @@ type Column struct {
 	// PostgreSQL could resolve it (zero for computed columns).
 	TableOID  uint32 `json:"-"`
 	Attribute uint16 `json:"-"`
+	// Source is the table column the values come from; nil for computed
+	// columns. A view column resolves to its base table column when the
+	// view passes it through unchanged.
+	Source *ColumnRef `json:"-"`
+	// Inputs are the table columns a column without Source may derive
+	// from, when known (conservatively: every column of what the
+	// statement reads).
+	Inputs []ColumnRef `json:"-"`
+}
+
+// ColumnRef names a table column.
+type ColumnRef struct {
+	Schema, Table, Column string
+}
+
+// MaskNote says that a column or field was masked, by which rule, and how
+// often; it never carries a value.
+type MaskNote struct {
+	Column string `json:"column"`
+	Rule   string `json:"rule"`
+	Action string `json:"action"`
+	Count  int    `json:"count"`
 }
 
 // Error is an execution failure explained in words the caller can act on.

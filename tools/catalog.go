@@ -45,8 +45,28 @@ func (t *Tool) InputSchema(conns []string) json.RawMessage {
 	return mustJSON(t.input(conns))
 }
 
-// OutputSchema returns the JSON output schema of structuredContent.
-func (t *Tool) OutputSchema() json.RawMessage { return mustJSON(t.output) }
+// OutputSchema returns the JSON output schema of structuredContent. Every
+// result may say what was masked in it (never the values).
+func (t *Tool) OutputSchema() json.RawMessage {
+	s := map[string]any{}
+	for k, v := range t.output {
+		s[k] = v
+	}
+	p := map[string]any{"masked": maskedSchema}
+	for k, v := range t.output["properties"].(props) {
+		p[k] = v
+	}
+	s["properties"] = p
+	return mustJSON(s)
+}
+
+var maskedSchema = array("Columns or fields masked in this result, by which rule or detector; values are never shown.",
+	object([]string{"column", "rule", "action", "count"}, props{
+		"column": str("Column name or JSON field path."),
+		"rule":   str("Masking rule name, or detector:NAME for content detectors."),
+		"action": str("redact, partial, hash or drop."),
+		"count":  integer("Values masked.", 0, 0),
+	}))
 
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)

@@ -127,6 +127,7 @@ func classify(sql string, generic bool) (*connectors.Action, error) {
 		if st.Length == 0 {
 			st.Length = len(sql) - st.Location
 		}
+		st.Targets = targetInputs(raw.Stmt.GetSelectStmt())
 		a.Statements = append(a.Statements, st)
 		if !st.ReadOnly {
 			a.ReadOnly = false

@@ -21,11 +21,12 @@ func init() { connectors.Register(Kind, Open) }
 
 // Conn is one configured PostgreSQL connection.
 type Conn struct {
-	name   string
-	labels map[string]string
-	pool   *pgxpool.Pool
-	types  typeNames
-	cache  *classCache
+	name    string
+	labels  map[string]string
+	pool    *pgxpool.Pool
+	types   typeNames
+	cache   *classCache
+	lineage *lineage
 }
 
 // Open creates the pool for c. It does not wait for the database: a database
@@ -57,7 +58,7 @@ func Open(ctx context.Context, c config.Connection) (connectors.Connection, erro
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: connection %q: %w", c.Name, err)
 	}
-	return &Conn{name: c.Name, labels: c.Labels, pool: pool, cache: newClassCache(4096)}, nil
+	return &Conn{name: c.Name, labels: c.Labels, pool: pool, cache: newClassCache(4096), lineage: newLineage()}, nil
 }
 
 // Name implements connectors.Connection.

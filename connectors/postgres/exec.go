@@ -38,6 +38,12 @@ type execStmt struct {
 	prefix string
 	offset int
 	orig   string
+	// lineage resolves each result column's source for masking;
+	// tablesRead are the relations the statement reads (from the
+	// classifier), the possible inputs of computed columns.
+	lineage    bool
+	tablesRead []string
+	targets    [][]string
 }
 
 const wrapPrefix = "SELECT * FROM (\n"
@@ -114,6 +120,12 @@ func (c *Conn) run(ctx context.Context, s execStmt, lim connectors.Limits) (*row
 	for i := range rs.Columns {
 		if rs.Columns[i].Type == "" {
 			rs.Columns[i].Type = c.types.lookup(ctx, pc.Conn(), rs.oids[i])
+		}
+	}
+	if s.lineage {
+		if err := c.lineage.resolve(ctx, pc.Conn(), rs, s.tablesRead, s.targets); err != nil {
+			// Without sources, masking rules cannot be applied: fail closed.
+			return nil, &connectors.Error{Code: "lineage", Message: "the result's columns could not be traced to their tables for masking, so it is withheld", Err: err}
 		}
 	}
 	rs.Duration = time.Since(start)

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/airlockhq/airlock/connectors"
 	"github.com/airlockhq/airlock/tools"
@@ -20,7 +22,8 @@ func (c *Conn) query(ctx context.Context, op connectors.Operation, a *connectors
 	if err != nil {
 		return nil, err
 	}
-	s := execStmt{SQL: text, Params: params(op), ReadOnly: a.ReadOnly, offset: offset, orig: sql}
+	s := execStmt{SQL: text, Params: params(op), ReadOnly: a.ReadOnly, offset: offset, orig: sql,
+		lineage: true, tablesRead: a.Statements[0].TablesRead, targets: a.Statements[0].Targets}
 	if a.ReadOnly && wrappable[a.Statements[0].Kind] && lim.MaxRows > 0 {
 		s.SQL, s.prefix = capped(text, lim.MaxRows)
 	}
@@ -80,6 +83,25 @@ type columnOut struct {
 }
 
 func queryResult(rs *rowSet) *connectors.Result {
+	structured, text := renderQuery(rs, nil)
+	res := &connectors.Result{
+		Structured: structured,
+		Text:       text,
+		Table:      &connectors.Table{Columns: rs.Columns, Rows: rs.Rows},
+		Rows:       len(rs.Rows),
+		Truncated:  rs.Truncated,
+		Duration:   rs.Duration,
+	}
+	res.Render = func(t *connectors.Table, masked []connectors.MaskNote) (any, string) {
+		m := *rs
+		m.Columns, m.Rows = t.Columns, t.Rows
+		return renderQuery(&m, masked)
+	}
+	return res
+}
+
+// renderQuery builds sql_query's structuredContent and text table.
+func renderQuery(rs *rowSet, masked []connectors.MaskNote) (map[string]any, string) {
 	cols := make([]columnOut, len(rs.Columns))
 	for i, c := range rs.Columns {
 		cols[i] = columnOut{Name: c.Name, Type: c.Type}
@@ -89,18 +111,31 @@ func queryResult(rs *rowSet) *connectors.Result {
 		rows = [][]any{}
 	}
 	ms := float64(rs.Duration.Microseconds()) / 1000
-	return &connectors.Result{
-		Structured: map[string]any{
-			"command":     rs.Command,
-			"columns":     cols,
-			"rows":        rows,
-			"row_count":   len(rows),
-			"truncated":   rs.Truncated,
-			"duration_ms": ms,
-		},
-		Text:      renderTable(rs),
-		Rows:      len(rows),
-		Truncated: rs.Truncated,
-		Duration:  rs.Duration,
+	out := map[string]any{
+		"command":     rs.Command,
+		"columns":     cols,
+		"rows":        rows,
+		"row_count":   len(rows),
+		"truncated":   rs.Truncated,
+		"duration_ms": ms,
 	}
+	text := renderTable(rs)
+	if len(masked) > 0 {
+		out["masked"] = masked
+		text += maskedFooter(masked)
+	}
+	return out, text
+}
+
+func maskedFooter(masked []connectors.MaskNote) string {
+	var b strings.Builder
+	b.WriteString("masked:")
+	for i, m := range masked {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %s (%s by %s, %d)", m.Column, m.Action, m.Rule, m.Count)
+	}
+	b.WriteString("\n")
+	return b.String()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/airlockhq/airlock/internal/config"
 	"github.com/airlockhq/airlock/internal/gateway"
 	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/internal/mask"
 	"github.com/airlockhq/airlock/mcp"
 	"github.com/airlockhq/airlock/policy"
 	"github.com/airlockhq/airlock/tools"
@@ -59,6 +60,14 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	mc, err := cfg.Masking.MaskConfig()
+	if err != nil {
+		return nil, fmt.Errorf("app: masking: %w", err)
+	}
+	masker, err := mask.New(mc)
+	if err != nil {
+		return nil, fmt.Errorf("app: masking: %w", err)
+	}
 	conns, err := connectors.Open(ctx, cfg.Connections)
 	if err != nil {
 		return nil, err
@@ -66,7 +75,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	gw, err := gateway.New(gateway.Options{
 		Config: cfg, Catalog: tools.Default(), Connections: conns,
 		Identity: identity.Static{P: p}, Authorizer: gateway.PolicyAuthorizer{Engine: engine},
-		Visibility: engine, Log: log,
+		Visibility: engine, Masker: masker, Log: log,
 	})
 	if err != nil {
 		connectors.CloseAll(conns)

@@ -77,10 +77,15 @@ connections:
 }
 
 func newEnv(t *testing.T, statementTimeout, extra string) *env {
+	return newEnvWith(t, statementTimeout, extra, "")
+}
+
+// newEnvWith adds top-level YAML (policy:, masking:) to the configuration.
+func newEnvWith(t *testing.T, statementTimeout, extra, topLevel string) *env {
 	t.Helper()
 	db := testenv.Postgres(t).NewDatabase(t)
 	t.Setenv("AIRLOCK_TEST_SHOP_DSN", db.AppDSN)
-	cfg, err := config.Parse("e2e.yaml", []byte(yamlConfig(db, statementTimeout, extra)))
+	cfg, err := config.Parse("e2e.yaml", []byte(yamlConfig(db, statementTimeout, extra)+topLevel))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -35,6 +35,8 @@ type Call struct {
 	Op         connectors.Operation
 	Action     *connectors.Action
 	Decision   *Decision
+	// Masked is the result as it may be recorded: always masked.
+	Masked *connectors.Result
 }
 
 // Decision is the policy's answer for a call, with its obligations.

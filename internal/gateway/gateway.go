@@ -11,6 +11,7 @@ import (
 	"github.com/airlockhq/airlock/connectors"
 	"github.com/airlockhq/airlock/internal/config"
 	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/internal/mask"
 	"github.com/airlockhq/airlock/tools"
 )
 
@@ -40,7 +41,9 @@ type Options struct {
 	// Visibility limits the tools and connections each principal sees and
 	// may call; nil shows everything.
 	Visibility Visibility
-	Log        *zap.Logger
+	// Masker masks results and messages; nil leaves them as they are.
+	Masker *mask.Engine
+	Log    *zap.Logger
 }
 
 // Gateway runs calls through the pipeline.
@@ -53,6 +56,7 @@ type Gateway struct {
 	authz    Authorizer
 	approver Approver
 	vis      Visibility
+	masker   *mask.Engine
 	log      *zap.Logger
 	handle   Handler
 	chain    Chain
@@ -74,7 +78,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: o.Config, catalog: o.Catalog, conns: o.Connections,
-		idsrc: o.Identity, authz: o.Authorizer, approver: o.Approver, vis: o.Visibility, log: o.Log,
+		idsrc: o.Identity, authz: o.Authorizer, approver: o.Approver, vis: o.Visibility, masker: o.Masker, log: o.Log,
 	}
 	for n := range o.Connections {
 		g.names = append(g.names, n)

@@ -11,7 +11,7 @@ func (g *Gateway) Pipeline() Chain {
 		g.classify(),  // what the call would do, from the connector's parser
 		g.authorize(), // the policy decision: allow, deny, or require approval
 		g.approve(),   // calls that need approval wait for it or are refused
-		// mask: response masking belongs here, on the way out of execute.
-		g.limit(), // obligations: row cap and timeout for execution
+		g.maskStage(), // on the way out: mask the response per decision, the record always, errors too
+		g.limit(),     // obligations: row cap and timeout for execution
 	}
 }
