@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -27,6 +29,8 @@ type Conn struct {
 	types   typeNames
 	cache   *classCache
 	lineage *lineage
+	// sessionTimeout is the statement_timeout every pooled session starts with.
+	sessionTimeout time.Duration
 }
 
 // Open creates the pool for c. It does not wait for the database: a database
@@ -54,11 +58,18 @@ func Open(ctx context.Context, c config.Connection) (connectors.Connection, erro
 	if _, ok := pc.ConnConfig.RuntimeParams["application_name"]; !ok {
 		pc.ConnConfig.RuntimeParams["application_name"] = "airlock"
 	}
+	// Sessions start with the connection's statement timeout, so a call
+	// with the default limit needs no SET LOCAL of its own.
+	sessionTimeout := c.Limits.StatementTimeout.D()
+	if sessionTimeout > 0 {
+		pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(sessionTimeout.Milliseconds(), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: connection %q: %w", c.Name, err)
 	}
-	return &Conn{name: c.Name, labels: c.Labels, pool: pool, cache: newClassCache(4096), lineage: newLineage()}, nil
+	return &Conn{name: c.Name, labels: c.Labels, pool: pool, cache: newClassCache(4096), lineage: newLineage(),
+		sessionTimeout: sessionTimeout}, nil
 }
 
 // Name implements connectors.Connection.

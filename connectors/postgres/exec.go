@@ -76,20 +76,24 @@ func (c *Conn) run(ctx context.Context, s execStmt, lim connectors.Limits) (*row
 	} else {
 		b.ExecParams("BEGIN", nil, nil, nil, nil)
 	}
-	if lim.Timeout > 0 {
+	// The statement's result is the one after BEGIN (and the timeout).
+	target := 1
+	if lim.Timeout > 0 && lim.Timeout != c.sessionTimeout {
 		ms := lim.Timeout.Milliseconds()
 		if ms < 1 {
 			ms = 1
 		}
 		b.ExecParams("SET LOCAL statement_timeout = "+strconv.FormatInt(ms, 10), nil, nil, nil, nil)
-	}
-	// The statement's result is the one after BEGIN and the timeout.
-	target := 1
-	if lim.Timeout > 0 {
 		target = 2
 	}
 	b.ExecParams(s.SQL, values, nil, nil, nil)
 	b.ExecParams("COMMIT", nil, nil, nil, nil)
+	if !s.ReadOnly {
+		// An approved write may change session settings (SET without
+		// LOCAL survives COMMIT); the pooled session must not carry them
+		// into the next caller's call.
+		b.ExecParams("RESET ALL", nil, nil, nil, nil)
+	}
 
 	rs := &rowSet{}
 	mrr := pg.ExecBatch(ctx, b)
