@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,24 @@ func TestBadInputIsExplained(t *testing.T) {
 	req.Params.Name = "sql_drop_everything"
 	if _, err := c.CallTool(t.Context(), req); err == nil {
 		t.Fatal("unknown tool: want a JSON-RPC error")
+	}
+}
+
+func TestOversizedRequestIsRefused(t *testing.T) {
+	e := newEnv(t, "30s", "")
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sql_query","arguments":{"connection":"shop","sql":"SELECT '` +
+		strings.Repeat("x", 2<<20) + `'"}}}`
+	resp, err := http.Post(e.url+"/mcp", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MiB request got %d, want 413", resp.StatusCode)
+	}
+	// The gateway still serves normal calls.
+	c := e.client(mcp.ProtocolVersion20260728)
+	if res := call(t, c, "sql_query", map[string]any{"connection": "shop", "sql": "SELECT 1"}); res.IsError {
+		t.Fatal(textOf(res))
 	}
 }
