@@ -66,6 +66,7 @@ func registerFixtures(s *server.MCPServer) {
 	s.AddTool(mcp.NewTool("test_sampling", mcp.WithDescription("Asks the client's model."),
 		mcp.WithString("prompt", mcp.Required())),
 		func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			//lint:ignore SA1019 the conformance suite still exercises sampling on 2025 revisions
 			res, err := s.RequestSampling(ctx, mcp.CreateMessageRequest{
 				Request: mcp.Request{Method: string(mcp.MethodSamplingCreateMessage)},
 				CreateMessageParams: mcp.CreateMessageParams{MaxTokens: 100, Messages: []mcp.SamplingMessage{
