@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -203,4 +204,52 @@ func TestDatabaseDownKeepsOtherConnections(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body.String(), `"connection:gone":"unreachable"`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body.String())
 	}
+}
+
+func TestSIGTERMCancelsCallsAfterTheGracePeriod(t *testing.T) {
+	db := testenv.Postgres(t).NewDatabase(t)
+	cfg := writeConfig(t, yamlConfig(db, "30s", "")+"server:\n  shutdown_grace: 1s\n")
+	cmd, base, _ := startBinary(t, cfg, []string{"AIRLOCK_TEST_SHOP_DSN=" + db.AppDSN})
+	c := (&env{t: t, url: base}).client(mcp.ProtocolVersion20260728)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "sql_query"
+		req.Params.Arguments = map[string]any{"connection": "shop", "sql": "SELECT pg_sleep(20)"}
+		_, _ = c.CallTool(context.Background(), req)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 8*time.Second {
+		t.Fatalf("shutdown took %s; want about the 1s grace period", d)
+	}
+	// The database no longer runs the cancelled statement.
+	admin, err := pgx.Connect(context.Background(), db.AdminDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		if err := admin.QueryRow(context.Background(),
+			"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND state = 'active' AND pid <> pg_backend_pid()").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the statement still runs after the gateway cancelled it")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	<-done
 }
