@@ -47,7 +47,13 @@ func NewHTTP(s *Server, cfg config.Server, ready Readiness, log *zap.Logger) *HT
 		server.WithSessionIdleTTL(30*time.Minute),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(Endpoint, h.limitBody(h.streaming))
+	var mcpHandler http.Handler = h.streaming
+	if s.auth != nil {
+		a := newAuthenticator(*s.auth, log)
+		mcpHandler = a.wrap(mcpHandler)
+		a.routes(mux)
+	}
+	mux.Handle(Endpoint, h.limitBody(mcpHandler))
 	mux.HandleFunc("/healthz", h.healthz)
 	mux.HandleFunc("/readyz", h.readyz)
 	h.srv = &http.Server{

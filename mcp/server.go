@@ -28,6 +28,9 @@ type Server struct {
 	stop     context.CancelFunc
 	inflight sync.WaitGroup
 	active   atomic.Int64
+
+	// auth, when set, makes the HTTP transport require bearer tokens.
+	auth *AuthConfig
 }
 
 // Options tune the MCP server.
@@ -35,11 +38,14 @@ type Options struct {
 	// Fixtures registers the MCP conformance suite's test_* tools, resources
 	// and prompts instead of nothing; used only by the conformance run.
 	Fixtures bool
+	// Auth makes the HTTP transport an OAuth resource server (see
+	// AuthConfig); nil serves HTTP without tokens (dev identity).
+	Auth *AuthConfig
 }
 
 // New registers the gateway's catalog as MCP tools.
 func New(gw *gateway.Gateway, opt Options) *Server {
-	s := &Server{gw: gw}
+	s := &Server{gw: gw, auth: opt.Auth}
 	s.calls, s.stop = context.WithCancel(context.Background())
 	srvOpts := []server.ServerOption{
 		server.WithToolCapabilities(false),
@@ -167,6 +173,7 @@ func (s *Server) handler(name string) server.ToolHandlerFunc {
 				c.Client = identity.Client{Name: info.Name, Version: info.Version}
 			}
 		}
+		c.Progress = s.progress(ctx, req)
 		res, err := s.gw.Handle(ctx, c)
 		if errors.Is(err, gateway.ErrUnknownTool) {
 			return nil, err
@@ -179,6 +186,21 @@ func (s *Server) handler(name string) server.ToolHandlerFunc {
 			StructuredContent: res.Structured,
 		}
 		return out, nil
+	}
+}
+
+// progress reports to the caller while a call waits (for an approval), as
+// MCP progress notifications on the request's progress token. Without a
+// token the client asked for none, and nothing is sent.
+func (s *Server) progress(ctx context.Context, req mcp.CallToolRequest) func(string) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	var n atomic.Int64
+	return func(msg string) {
+		_ = s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
+			"progressToken": token, "progress": n.Add(1), "message": msg})
 	}
 }
 
