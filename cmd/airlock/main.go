@@ -29,6 +29,10 @@ const usage = `airlock: governance gateway for AI-agent tool calls
 usage:
   airlock serve [--config FILE] [--listen ADDR | --stdio] [--dev-identity NAME]
   airlock dev [--listen ADDR] [--dev-identity NAME]
+  airlock login --issuer URL --client-id ID [--client-secret S] [--scope S]... [--gateway URL]
+  airlock whoami [--issuer URL] [--client-id ID] [--json]
+  airlock token [--issuer URL] [--client-id ID] [--header-json]
+  airlock call TOOL [--gateway URL] [--connection NAME] [--arg key=value]... [--json '{...}']
   airlock config validate [--print] FILE
   airlock policy test [--replace-default] [DIR]
   airlock policy eval [--dir DIR] --input FILE
@@ -55,6 +59,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdDev(ctx, args[1:], stdout, stderr)
 	case "config":
 		return cmdConfig(args[1:], stdout, stderr)
+	case "login":
+		return cmdLogin(ctx, args[1:], stdout, stderr)
+	case "whoami":
+		return cmdWhoami(ctx, args[1:], stdout, stderr)
+	case "token":
+		return cmdToken(ctx, args[1:], stdout, stderr)
+	case "call":
+		return cmdCall(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(args[1:], stdout, stderr)
 	case "version", "--version":

@@ -63,10 +63,10 @@ func serve(ctx context.Context, cfg *config.Config, f serveFlags, stdin io.Reade
 	}
 	defer func() { _ = log.Sync() }()
 
-	a, err := app.New(ctx, cfg, app.Options{Fixtures: f.fixtures}, log)
+	a, err := app.New(ctx, cfg, app.Options{Fixtures: f.fixtures, Stdio: f.stdio}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "airlock: %v\n", err)
-		if errors.Is(err, app.ErrNoIdentitySource) {
+		if errors.Is(err, app.ErrNoIdentitySource) || errors.Is(err, app.ErrIdentityConfig) {
 			return exitUsage
 		}
 		return exitFailure

@@ -25,6 +25,11 @@ import (
 type Options struct {
 	// Fixtures serves the MCP conformance fixtures (conformance runs only).
 	Fixtures bool
+	// Stdio says the gateway will serve stdio: its identity comes from a
+	// token in the environment or a file, not from each request.
+	Stdio bool
+	// Revocations, when set, is consulted on every verified call.
+	Revocations identity.Revocations
 }
 
 // App is a wired gateway.
@@ -38,23 +43,18 @@ type App struct {
 }
 
 // ErrNoIdentitySource is returned when nothing could establish who callers are.
-var ErrNoIdentitySource = errors.New("no identity source: set identity.dev_identity or pass --dev-identity NAME for a demo " +
-	"(development identities are recorded as unverified)")
+var ErrNoIdentitySource = errors.New("no identity source: configure identity.oidc (verified tokens), " +
+	"or set identity.dev_identity or pass --dev-identity NAME for a demo (development identities are recorded as unverified)")
 
 // New opens the connections and builds the gateway.
 func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) (*App, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if cfg.Identity.DevIdentity == "" {
-		return nil, ErrNoIdentitySource
-	}
-	p, err := identity.Dev(cfg.Identity.DevIdentity)
+	idsrc, auth, err := identitySetup(ctx, cfg, opt, log)
 	if err != nil {
 		return nil, err
 	}
-	log.Warn("using a development identity: every call is made as this unverified subject",
-		zap.String("subject", p.Subject))
 	engine, err := policy.New(ctx, policy.Options{Dir: cfg.Policy.Dir, ReplaceDefault: cfg.Policy.ReplaceDefault,
 		EvalTimeout: cfg.Policy.EvalTimeout.D(), Log: log.Named("policy")})
 	if err != nil {
@@ -74,7 +74,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	}
 	gw, err := gateway.New(gateway.Options{
 		Config: cfg, Catalog: tools.Default(), Connections: conns,
-		Identity: identity.Static{P: p}, Authorizer: gateway.PolicyAuthorizer{Engine: engine},
+		Identity: idsrc, Authorizer: gateway.PolicyAuthorizer{Engine: engine},
 		Visibility: engine, Masker: masker, Log: log,
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	log.Info("gateway ready", zap.Strings("pipeline", gw.Stages()), zap.Strings("connections", gw.ConnectionNames()),
 		zap.String("policy", engine.Hash()), zap.String("policy_dir", cfg.Policy.Dir))
 	return &App{Config: cfg, Log: log, Gateway: gw, Policy: engine,
-		MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures}), conns: conns}, nil
+		MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures, Auth: auth}), conns: conns}, nil
 }
 
 // Ready pings every connection. Readiness fails only when no connection is

@@ -25,9 +25,33 @@ type Config struct {
 
 // Identity says who callers are.
 type Identity struct {
+	// OIDC lists the trusted token issuers. When set, every HTTP request
+	// must carry a bearer token one of them issued.
+	OIDC []OIDCIssuer `yaml:"oidc"`
+	// TokenFile holds the bearer token of the stdio transport (the
+	// AIRLOCK_TOKEN environment variable wins when set); it is read again
+	// on every call, so a refresher may rewrite it. Relative to the file.
+	TokenFile string `yaml:"token_file"`
 	// DevIdentity is an explicit, unverified identity for demos and
 	// development; everything it produces is marked unverified.
 	DevIdentity string `yaml:"dev_identity"`
+}
+
+// OIDCIssuer is one trusted OpenID provider.
+type OIDCIssuer struct {
+	// Issuer is the issuer identifier exactly as tokens carry it in iss.
+	Issuer string `yaml:"issuer"`
+	// Audiences accepted from this issuer; empty accepts only resource.
+	Audiences []string `yaml:"audiences"`
+	// GroupsClaim names the claim with the caller's groups ("groups").
+	GroupsClaim string `yaml:"groups_claim"`
+	// EmailClaim names the claim with the caller's email ("email").
+	EmailClaim string `yaml:"email_claim"`
+	// RoleMap maps IdP groups to airlock groups; when set, only mapped
+	// groups reach policy.
+	RoleMap map[string][]string `yaml:"role_map"`
+	// RequiredScopes must all be granted to a token.
+	RequiredScopes []string `yaml:"required_scopes"`
 }
 
 // Limits bound what one call may cost. A connection may override them.

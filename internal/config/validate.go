@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // connName keeps names usable as policy keys, metric labels and in tool
@@ -22,6 +23,9 @@ func (p *parser) validate(c *Config) error {
 		if err := checkResource(c.Resource); err != nil {
 			return p.errAt("resource", "%v", err)
 		}
+	}
+	if err := p.checkIdentity(c); err != nil {
+		return err
 	}
 	if err := p.checkLimits("limits", c.Limits); err != nil {
 		return err
@@ -176,4 +180,75 @@ func (p *parser) checkConnection(prefix string, c Connection, firstLine map[stri
 		return err
 	}
 	return p.checkPool(prefix+".pool", c.Pool)
+}
+
+// checkIdentity validates identity.oidc and fills each issuer's claim
+// names with their defaults.
+func (p *parser) checkIdentity(c *Config) error {
+	seen := map[string]int{}
+	for i := range c.Identity.OIDC {
+		o := &c.Identity.OIDC[i]
+		key := fmt.Sprintf("identity.oidc[%d]", i)
+		if o.GroupsClaim == "" {
+			o.GroupsClaim = "groups"
+		}
+		if o.EmailClaim == "" {
+			o.EmailClaim = "email"
+		}
+		if o.Issuer == "" {
+			return p.errAt(key+".issuer", "missing required key \"issuer\" (e.g. issuer: https://idp.example.com)")
+		}
+		if err := checkIssuer(o.Issuer); err != nil {
+			return p.errAt(key+".issuer", "%v", err)
+		}
+		if first, dup := seen[o.Issuer]; dup {
+			return p.errAt(key+".issuer", "issuer %q is listed twice (first as identity.oidc[%d])", o.Issuer, first)
+		}
+		seen[o.Issuer] = i
+		for j, a := range o.Audiences {
+			if strings.TrimSpace(a) == "" {
+				return p.errAt(fmt.Sprintf("%s.audiences[%d]", key, j), "must not be empty")
+			}
+		}
+		if len(o.Audiences) == 0 && c.Resource == "" {
+			return p.errAt(key, "no audience to check tokens against: set resource: (our MCP URI, the default audience) or audiences for this issuer")
+		}
+		for j, s := range o.RequiredScopes {
+			if s == "" || strings.ContainsAny(s, " \t\"\\") {
+				return p.errAt(fmt.Sprintf("%s.required_scopes[%d]", key, j), "invalid scope %q: one scope per entry, without spaces or quotes", s)
+			}
+		}
+		for g, roles := range o.RoleMap {
+			for _, r := range roles {
+				if strings.TrimSpace(r) == "" {
+					return p.errAt(key+".role_map."+g, "airlock groups must not be empty")
+				}
+			}
+		}
+	}
+	if c.Identity.TokenFile != "" && len(c.Identity.OIDC) == 0 {
+		return p.errAt("identity.token_file", "a token file needs identity.oidc: the issuers its token is verified against")
+	}
+	return nil
+}
+
+// checkIssuer wants https, except on loopback where a local IdP (tests,
+// demos) has no certificate; a token's issuer must match byte for byte,
+// so a relative or decorated URL could never match.
+func checkIssuer(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("invalid issuer %q: must be an absolute URL without query or fragment, e.g. https://idp.example.com", s)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return nil
+		}
+		return fmt.Errorf("invalid issuer %q: must use https (http is accepted only for loopback issuers)", s)
+	}
+	return fmt.Errorf("invalid issuer %q: must be an https URL", s)
 }

@@ -17,12 +17,15 @@ type Client struct {
 // Principal is the identity a call is bound to. Its JSON form is the
 // "principal" member of the policy input.
 type Principal struct {
-	Subject  string   `json:"subject"`
-	Email    string   `json:"email"`
-	Groups   []string `json:"groups"`
-	Issuer   string   `json:"issuer"`
-	Client   Client   `json:"client"`
-	Verified bool     `json:"verified"`
+	Subject string   `json:"subject"`
+	Email   string   `json:"email"`
+	Groups  []string `json:"groups"`
+	Issuer  string   `json:"issuer"`
+	// ClientID is the OAuth client the token was issued to (azp or
+	// client_id claim); empty for development identities.
+	ClientID string `json:"client_id,omitempty"`
+	Client   Client `json:"client"`
+	Verified bool   `json:"verified"`
 }
 
 // DevIssuer is the issuer recorded for development identities.
