@@ -37,6 +37,9 @@ usage:
   airlock policy test [--replace-default] [DIR]
   airlock policy eval [--dir DIR] --input FILE
   airlock policy explain [--dir DIR] --input FILE
+  airlock audit verify|replay SESSION|sessions|search|export|hold on|off|purge [flags]
+  airlock approvals list|show|approve ID|deny ID [--reason R] [--gateway URL]
+  airlock grants list|revoke ID [--reason R] [--gateway URL]
   airlock version
 `
 
@@ -69,6 +72,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCall(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(args[1:], stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
+	case "approvals":
+		return cmdApprovals(args[1:], stdout, stderr)
+	case "grants":
+		return cmdGrants(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "airlock %s\n", version)
 		return 0

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// sqlRunner adapts database/sql to apRunner.
+type sqlRunner interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+type sqliteRunner struct{ db sqlRunner }
+
+func (r sqliteRunner) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := r.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (r sqliteRunner) row(ctx context.Context, q string, args ...any) scanner {
+	return r.db.QueryRowContext(ctx, q, args...)
+}
+
+func (r sqliteRunner) rows(ctx context.Context, q string, args ...any) (apRows, error) {
+	rows, err := r.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+// ap returns the approval storage on the writer (BEGIN IMMEDIATE, so a
+// compare-and-set never races another process on the same file) and the
+// reader pool.
+func (s *SQLite) ap() apBackend {
+	return apBackend{d: s.d, read: sqliteRunner{s.r}, tx: func(ctx context.Context, fn func(apRunner) error) error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := fn(sqliteRunner{tx}); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}}
+}
+
+// CreateApproval implements Approvals.
+func (s *SQLite) CreateApproval(ctx context.Context, r ApprovalRequest, now time.Time) (ApprovalRequest, bool, error) {
+	return s.ap().createApproval(ctx, r, now)
+}
+
+// GetApproval implements Approvals.
+func (s *SQLite) GetApproval(ctx context.Context, id int64) (ApprovalRequest, error) {
+	return s.ap().getApproval(ctx, sqliteRunner{s.r}, id)
+}
+
+// LatestApproval implements Approvals.
+func (s *SQLite) LatestApproval(ctx context.Context, k ApprovalKey) (ApprovalRequest, error) {
+	return s.ap().latestApproval(ctx, k)
+}
+
+// ListApprovals implements Approvals.
+func (s *SQLite) ListApprovals(ctx context.Context, f ApprovalFilter) ([]ApprovalRequest, error) {
+	return s.ap().listApprovals(ctx, f)
+}
+
+// DecideApproval implements Approvals.
+func (s *SQLite) DecideApproval(ctx context.Context, id int64, d ApprovalDecision) (ApprovalRequest, *Grant, error) {
+	return s.ap().decideApproval(ctx, id, d)
+}
+
+// ConsumeApproval implements Approvals.
+func (s *SQLite) ConsumeApproval(ctx context.Context, k ApprovalKey, now time.Time, window time.Duration) (ApprovalRequest, error) {
+	return s.ap().consumeApproval(ctx, k, now, window)
+}
+
+// ExpireApprovals implements Approvals.
+func (s *SQLite) ExpireApprovals(ctx context.Context, now time.Time) ([]ApprovalRequest, error) {
+	return s.ap().expireApprovals(ctx, now)
+}
+
+// CancelApprovals implements Approvals.
+func (s *SQLite) CancelApprovals(ctx context.Context, subject, by, reason string, now time.Time) ([]ApprovalRequest, error) {
+	return s.ap().cancelApprovals(ctx, subject, by, reason, now)
+}
+
+// SetApprovalRef implements Approvals.
+func (s *SQLite) SetApprovalRef(ctx context.Context, id int64, ref string) error {
+	return s.ap().setApprovalRef(ctx, id, ref)
+}
+
+// ActiveGrants implements Grants.
+func (s *SQLite) ActiveGrants(ctx context.Context, subject string, now time.Time) ([]Grant, error) {
+	return s.ap().activeGrants(ctx, subject, now)
+}
+
+// GetGrant implements Grants.
+func (s *SQLite) GetGrant(ctx context.Context, id int64) (Grant, error) {
+	return s.ap().getGrant(ctx, sqliteRunner{s.r}, id)
+}
+
+// ListGrants implements Grants.
+func (s *SQLite) ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error) {
+	return s.ap().listGrants(ctx, f)
+}
+
+// RevokeGrant implements Grants.
+func (s *SQLite) RevokeGrant(ctx context.Context, id int64, by, reason string, now time.Time) (Grant, error) {
+	return s.ap().revokeGrant(ctx, id, by, reason, now)
+}

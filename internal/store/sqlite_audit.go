@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const sqliteHeadSQL = `SELECT h.seq, h.hash, h.signed_seq, h.signed_hash, h.signed_time_us, h.signed_key_id, h.signed_signature,
+  c.seq, c.hash, c.time_us, c.key_id, c.signature
+FROM audit_head h LEFT JOIN (SELECT * FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) c ON 1 = 1
+WHERE h.id = 1`
+
+// insertSizes are the row counts of the prepared INSERT statements,
+// largest first: a batch is written in as few statements as fit, and the
+// largest stays well under SQLite's limit of 32766 parameters.
+var insertSizes = []int{64, 16, 4, 1}
+
+const sqliteInsertCols = "INSERT INTO audit_events (seq, time_us, type, version, call_id, session_id, subject, verified, data, tool, connection, decision, prev_hash, hash) VALUES "
+
+func sqliteValues(n int) string {
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	return sqliteInsertCols + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// Append implements AuditLog.
+func (s *SQLite) Append(ctx context.Context, build func(Head) (Batch, error)) (Head, error) {
+	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock first
+	if err != nil {
+		return Head{}, fmt.Errorf("store: append: begin: %w", err)
+	}
+	defer tx.Rollback()
+	st := func(p *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, p) }
+	h, err := scanHead(st(s.stmts.head).QueryRowContext(ctx))
+	if err != nil {
+		return Head{}, fmt.Errorf("store: append: read head: %w", err)
+	}
+	b, err := build(h)
+	if err != nil {
+		return Head{}, err
+	}
+	if len(b.Records) == 0 && b.Checkpoint == nil {
+		return h, nil
+	}
+	if err := checkBatch(h, b); err != nil {
+		return Head{}, err
+	}
+	if err := s.insert(ctx, tx, b.Records); err != nil {
+		return Head{}, fmt.Errorf("store: append: insert: %w", err)
+	}
+	nh := headAfter(h, b)
+	if c := b.Checkpoint; c != nil {
+		if _, err := st(s.stmts.cp).ExecContext(ctx, c.Seq, c.Hash, c.Time.UnixMicro(), c.KeyID, c.Signature); err != nil {
+			return Head{}, fmt.Errorf("store: append: checkpoint: %w", err)
+		}
+	}
+	if sh := b.Signed; sh != nil {
+		_, err = st(s.stmts.updSigned).ExecContext(ctx, nh.Seq, nh.Hash, sh.Seq, sh.Hash, sh.Time.UnixMicro(), sh.KeyID, sh.Signature)
+	} else {
+		_, err = st(s.stmts.upd).ExecContext(ctx, nh.Seq, nh.Hash)
+	}
+	if err != nil {
+		return Head{}, fmt.Errorf("store: append: head: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Head{}, fmt.Errorf("store: append: commit: %w", err)
+	}
+	return nh, nil
+}
+
+// insert writes recs with the largest prepared statements that fit, so
+// no SQL is parsed per batch.
+func (s *SQLite) insert(ctx context.Context, tx *sql.Tx, recs []Record) error {
+	args := make([]any, 0, min(len(recs), insertSizes[0])*14)
+	for len(recs) > 0 {
+		n := 1
+		for _, size := range insertSizes {
+			if len(recs) >= size {
+				n = size
+				break
+			}
+		}
+		stmt := s.stmts.ins[n]
+		args = args[:0]
+		for _, r := range recs[:n] {
+			args = append(args, r.Seq, r.Time.UnixMicro(), r.Type, r.Version, r.CallID, r.SessionID, r.Subject,
+				r.Verified, string(r.Data), r.Tool, r.Connection, r.Decision, r.PrevHash, r.Hash)
+		}
+		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+// scanHead reads the head row joined with the newest checkpoint; both
+// backends select the same column order.
+func scanHead(row scanner) (Head, error) {
+	var h Head
+	var sSeq, cSeq *int64
+	var sHash, sKey, cHash, cKey *string
+	var sSig, cSig []byte
+	var sTime, cTime time.Time
+	if err := row.Scan(&h.Seq, &h.Hash, &sSeq, &sHash, dbTime{&sTime}, &sKey, &sSig,
+		&cSeq, &cHash, dbTime{&cTime}, &cKey, &cSig); err != nil {
+		return Head{}, err
+	}
+	if sSeq != nil {
+		h.Signed = &Checkpoint{Seq: *sSeq, Hash: deref(sHash), Time: sTime, KeyID: deref(sKey), Signature: sSig}
+	}
+	if cSeq != nil {
+		h.Checkpoint = &Checkpoint{Seq: *cSeq, Hash: deref(cHash), Time: cTime, KeyID: deref(cKey), Signature: cSig}
+	}
+	return h, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Head implements AuditLog.
+func (s *SQLite) Head(ctx context.Context) (Head, error) {
+	h, err := scanHead(s.r.QueryRowContext(ctx, sqliteHeadSQL))
+	if err != nil {
+		return Head{}, fmt.Errorf("store: head: %w", err)
+	}
+	return h, nil
+}
+
+// Events implements AuditLog.
+func (s *SQLite) Events(ctx context.Context, after int64, limit int) ([]Record, error) {
+	return s.records(ctx, "store: events", "SELECT "+s.d.eventCols()+" FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+}
+
+// Search implements AuditLog.
+func (s *SQLite) Search(ctx context.Context, q Query) ([]Record, error) {
+	query, args := s.d.searchSQL(q)
+	return s.records(ctx, "store: search", query, args...)
+}
+
+func (s *SQLite) records(ctx context.Context, op, query string, args ...any) ([]Record, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// Checkpoints implements AuditLog.
+func (s *SQLite) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT seq, hash, time_us, key_id, signature FROM audit_checkpoints ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("store: checkpoints: %w", err)
+	}
+	defer rows.Close()
+	return scanCheckpoints(rows)
+}
+
+type rowsScanner interface {
+	scanner
+	Next() bool
+	Err() error
+}
+
+func scanCheckpoints(rows rowsScanner) ([]Checkpoint, error) {
+	var out []Checkpoint
+	for rows.Next() {
+		var c Checkpoint
+		if err := rows.Scan(&c.Seq, &c.Hash, dbTime{&c.Time}, &c.KeyID, &c.Signature); err != nil {
+			return nil, fmt.Errorf("store: checkpoints: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: checkpoints: %w", err)
+	}
+	return out, nil
+}
+
+// Sessions implements AuditLog.
+func (s *SQLite) Sessions(ctx context.Context, q Query) ([]Session, error) {
+	query, args := s.d.sessionsSQL(q)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		x, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: sessions: %w", err)
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: sessions: %w", err)
+	}
+	return out, nil
+}
+
+// Purge implements AuditLog.
+func (s *SQLite) Purge(ctx context.Context, through int64) (PurgeStats, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
+	}
+	defer tx.Rollback()
+	on, err := legalHold(ctx, tx.QueryRowContext(ctx, "SELECT value FROM audit_settings WHERE name = 'legal_hold'"))
+	if err != nil {
+		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
+	}
+	if on {
+		return PurgeStats{}, ErrLegalHold
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_checkpoints WHERE seq = ?", through).Scan(&n); err != nil {
+		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
+	}
+	if n == 0 {
+		return PurgeStats{}, fmt.Errorf("%w %d", ErrNoAnchor, through)
+	}
+	var st PurgeStats
+	res, err := tx.ExecContext(ctx, "DELETE FROM audit_events WHERE seq <= ?", through)
+	if err != nil {
+		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
+	}
+	st.Events, _ = res.RowsAffected()
+	if res, err = tx.ExecContext(ctx, "DELETE FROM audit_checkpoints WHERE seq < ?", through); err != nil {
+		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
+	}
+	st.Checkpoints, _ = res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
+	}
+	return st, nil
+}
