@@ -34,6 +34,12 @@ func TestDefaults(t *testing.T) {
 		Log:    Log{Level: "info", Format: "json"},
 		Policy: Policy{EvalTimeout: Duration(100 * time.Millisecond)},
 		Pool:   Pool{MaxConns: 8, MinConns: 1},
+		Store:  Store{Driver: "sqlite", DSN: "airlock.db", Durability: "process", resolved: "airlock.db"},
+		Recorder: Recorder{SigningKey: "airlock-audit.key", CheckpointEvery: 1000,
+			CheckpointInterval: Duration(10 * time.Second)},
+		Approvals: Approvals{Hold: Duration(40 * time.Second), RequestTTL: Duration(time.Hour),
+			ApprovalTTL: Duration(15 * time.Minute), Consume: "once", Window: Duration(5 * time.Minute),
+			MaxGrant: Duration(8 * time.Hour)},
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults() = %+v\nwant %+v", d, want)
@@ -175,6 +181,9 @@ func setExampleEnv(t *testing.T) {
 	t.Setenv("PROD_DB_DSN", "postgres://airlock:prod-s3cret@prod-db:5432/payments")
 	t.Setenv("DEV_DB_DSN", "postgres://airlock:dev-s3cret@dev-db:5432/payments")
 	t.Setenv("AIRLOCK_MASK_HASH_KEY", "mask-hash-key-of-32-bytes-000000")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test")
+	t.Setenv("SLACK_SIGNING_SECRET", "signing-secret")
+	t.Setenv("SLACK_APP_TOKEN", "xapp-test")
 }
 
 func TestExampleFileLoads(t *testing.T) {

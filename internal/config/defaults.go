@@ -28,7 +28,14 @@ func Defaults() *Config {
 		},
 		Log:    Log{Level: "info", Format: "json"},
 		Policy: Policy{EvalTimeout: Duration(100 * time.Millisecond)},
-		Pool:   Pool{MaxConns: 8, MinConns: 1},
+		// resolved matches a config file in the working directory.
+		Store: Store{Driver: "sqlite", DSN: "airlock.db", Durability: "process", resolved: "airlock.db"},
+		Recorder: Recorder{SigningKey: "airlock-audit.key", CheckpointEvery: 1000,
+			CheckpointInterval: Duration(10 * time.Second)},
+		Approvals: Approvals{Hold: Duration(40 * time.Second), RequestTTL: Duration(time.Hour),
+			ApprovalTTL: Duration(15 * time.Minute), Consume: "once", Window: Duration(5 * time.Minute),
+			MaxGrant: Duration(8 * time.Hour)},
+		Pool: Pool{MaxConns: 8, MinConns: 1},
 	}
 }
 

@@ -50,7 +50,7 @@ func TestParseErrors(t *testing.T) {
 		{"second document", "listen: :1\n---\nlisten: :2\n", 2, "", "only one YAML document"},
 		{"root is a list", "- listen\n", 1, "", "must be a mapping"},
 		{"unknown top-level key", "listn: :8080\n", 1, "listn", `did you mean "listen"`},
-		{"unknown key lists known keys", "zzzzzz: 1\n", 1, "zzzzzz", "known keys here: connections, identity"},
+		{"unknown key lists known keys", "zzzzzz: 1\n", 1, "zzzzzz", "known keys here: approvals, connections, identity"},
 		{"unknown nested key", "limits:\n  max_row: 5\n", 2, "limits.max_row", `did you mean "max_rows"`},
 		{"unknown connection key", conn + "    password: x\n", 5, "connections[0].password", `unknown key "password"`},
 		{"unknown key in second connection", conn + "  - name: b\n    kind: k\n    lables: {}\n", 7, "connections[1].lables", `did you mean "labels"`},

@@ -55,6 +55,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	cfg.resolvePaths(filepath.Dir(name))
+	if err := p.checkState(cfg, filepath.Dir(name)); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 

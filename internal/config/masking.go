@@ -50,7 +50,18 @@ func (p *parser) checkMasking(c *Config) error {
 // resolvePaths makes file paths in the configuration relative to the
 // configuration file, as secret file: references are.
 func (c *Config) resolvePaths(dir string) {
-	if c.Policy.Dir != "" && !filepath.IsAbs(c.Policy.Dir) {
-		c.Policy.Dir = filepath.Join(dir, c.Policy.Dir)
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Policy.Dir)
+	abs(&c.Recorder.SigningKey)
+	for i := range c.Recorder.Sinks {
+		abs(&c.Recorder.Sinks[i].Path)
+	}
+	if c.Store.Driver == "sqlite" {
+		c.Store.resolved = c.Store.DSN
+		abs(&c.Store.resolved)
 	}
 }

@@ -18,6 +18,9 @@ type Config struct {
 	Connections []Connection `yaml:"connections"`
 	Policy      Policy       `yaml:"policy"`
 	Masking     Masking      `yaml:"masking"`
+	Store       Store        `yaml:"store"`
+	Recorder    Recorder     `yaml:"recorder"`
+	Approvals   Approvals    `yaml:"approvals"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -164,4 +167,85 @@ type MaskRule struct {
 type CustomDetector struct {
 	Name    string `yaml:"name"`
 	Pattern string `yaml:"pattern"`
+}
+
+// Store is where shared state lives: the audit trail, approvals, grants.
+type Store struct {
+	// Driver is sqlite (one embedded file, the default) or postgres (for
+	// several replicas).
+	Driver string `yaml:"driver"`
+	// DSN is the SQLite file (relative to the config file) or, for
+	// postgres, a secret reference to the connection string.
+	DSN string `yaml:"dsn"`
+	// Durability is "process" (survives a crash of the gateway; the
+	// default) or "fsync" (survives power loss; slower).
+	Durability string `yaml:"durability"`
+
+	// resolved is the DSN ready to open.
+	resolved string
+}
+
+// Resolved returns the DSN to open: the SQLite path made absolute against
+// the config file, or the resolved postgres secret.
+func (s Store) Resolved() string { return s.resolved }
+
+// Recorder configures the audit trail.
+type Recorder struct {
+	// SigningKey is the Ed25519 key (PKCS#8 PEM file) that signs
+	// checkpoints; generated on first start when missing.
+	SigningKey string `yaml:"signing_key"`
+	// CheckpointEvery and CheckpointInterval close the chain every N
+	// events or T, whichever comes first.
+	CheckpointEvery    int      `yaml:"checkpoint_every"`
+	CheckpointInterval Duration `yaml:"checkpoint_interval"`
+	// Retention purges events older than this (whole sealed segments);
+	// 0 keeps everything.
+	Retention Duration `yaml:"retention"`
+	// Sinks export every event to a SIEM, each from its own cursor.
+	Sinks []Sink `yaml:"sinks"`
+}
+
+// Sink is one export destination.
+type Sink struct {
+	Name string `yaml:"name"`
+	// Kind is file (JSON lines, rotated), syslog (RFC 5424 over tcp:// or
+	// tls://) or webhook (HTTP POST of JSON batches).
+	Kind    string `yaml:"kind"`
+	Path    string `yaml:"path"`    // file
+	Address string `yaml:"address"` // syslog: tcp://host:port or tls://host:port
+	URL     string `yaml:"url"`     // webhook
+	// MaxBytes and Keep rotate a file sink.
+	MaxBytes int64 `yaml:"max_bytes"`
+	Keep     int   `yaml:"keep"`
+}
+
+// Approvals configures human approval of risky calls and JIT grants.
+type Approvals struct {
+	// Hold is how long a call waits in the MCP request for a decision
+	// (40s: under common client timeouts).
+	Hold Duration `yaml:"hold"`
+	// RequestTTL is how long a request may wait for a decision (1h).
+	RequestTTL Duration `yaml:"request_ttl"`
+	// ApprovalTTL is how long an approval waits for its call (15m).
+	ApprovalTTL Duration `yaml:"approval_ttl"`
+	// Consume is once (default) or window: an approval then covers
+	// identical calls for Window.
+	Consume string   `yaml:"consume"`
+	Window  Duration `yaml:"window"`
+	// MaxGrant caps a JIT grant's duration (8h).
+	MaxGrant Duration `yaml:"max_grant"`
+	// ApproverGroups decide requests whose policy names no approvers.
+	ApproverGroups []string `yaml:"approver_groups"`
+	Slack          Slack    `yaml:"slack"`
+}
+
+// Slack configures approval requests in Slack.
+type Slack struct {
+	BotToken      Secret `yaml:"bot_token"`
+	SigningSecret Secret `yaml:"signing_secret"`
+	// AppToken enables Socket Mode (no inbound URL needed).
+	AppToken Secret `yaml:"app_token"`
+	Channel  string `yaml:"channel"`
+	// Approvers maps approvers' verified Slack emails to airlock groups.
+	Approvers map[string][]string `yaml:"approvers"`
 }
