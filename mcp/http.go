@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/airlockhq/airlock/internal/config"
+	"github.com/airlockhq/airlock/internal/identity"
 )
 
 // Endpoint is the MCP path of the Streamable HTTP transport.
@@ -48,10 +49,22 @@ func NewHTTP(s *Server, cfg config.Server, ready Readiness, log *zap.Logger) *HT
 	)
 	mux := http.NewServeMux()
 	var mcpHandler http.Handler = h.streaming
+	var a *authenticator
 	if s.auth != nil {
-		a := newAuthenticator(*s.auth, log)
+		a = newAuthenticator(*s.auth, log)
 		mcpHandler = a.wrap(mcpHandler)
 		a.routes(mux)
+	}
+	for _, rt := range s.routes {
+		hnd := rt.Handler
+		if rt.Authenticated {
+			if a != nil {
+				hnd = a.wrap(hnd)
+			} else {
+				hnd = h.sourcePrincipal(hnd)
+			}
+		}
+		mux.Handle(rt.Pattern, h.limitBody(hnd))
 	}
 	mux.Handle(Endpoint, h.limitBody(mcpHandler))
 	mux.HandleFunc("/healthz", h.healthz)
@@ -66,6 +79,19 @@ func NewHTTP(s *Server, cfg config.Server, ready Readiness, log *zap.Logger) *HT
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	return h
+}
+
+// sourcePrincipal puts the gateway's configured principal (a development
+// identity) in the request context; without one the request is refused.
+func (h *HTTP) sourcePrincipal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.s.gw.Principal(r.Context())
+		if err != nil {
+			http.Error(w, "no identity", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(identity.WithPrincipal(r.Context(), p)))
+	})
 }
 
 // Handler returns the HTTP handler (for tests that bring their own server).

@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"context"
+	"net/http"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,8 @@ type Server struct {
 	active   atomic.Int64
 
 	// auth, when set, makes the HTTP transport require bearer tokens.
-	auth *AuthConfig
+	auth   *AuthConfig
+	routes []Route
 }
 
 // Options tune the MCP server.
@@ -41,11 +43,14 @@ type Options struct {
 	// Auth makes the HTTP transport an OAuth resource server (see
 	// AuthConfig); nil serves HTTP without tokens (dev identity).
 	Auth *AuthConfig
+	// Routes are more HTTP endpoints served beside /mcp (the admin API,
+	// Slack interactivity).
+	Routes []Route
 }
 
 // New registers the gateway's catalog as MCP tools.
 func New(gw *gateway.Gateway, opt Options) *Server {
-	s := &Server{gw: gw, auth: opt.Auth}
+	s := &Server{gw: gw, auth: opt.Auth, routes: opt.Routes}
 	s.calls, s.stop = context.WithCancel(context.Background())
 	srvOpts := []server.ServerOption{
 		server.WithToolCapabilities(false),
@@ -211,6 +216,15 @@ func errorResult(c *gateway.Call, err error) *mcp.CallToolResult {
 		msg += " [" + r.CallID + "]"
 	}
 	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{mcp.NewTextContent(msg)}}
+}
+
+// Route is an extra HTTP endpoint. Authenticated routes see the caller's
+// principal in the request context, established like /mcp's: a bearer
+// token when OIDC is configured, else the gateway's identity source.
+type Route struct {
+	Pattern       string
+	Handler       http.Handler
+	Authenticated bool
 }
 
 // MCPServer exposes the underlying server, for transports.

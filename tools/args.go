@@ -30,7 +30,7 @@ func (t *Tool) Parse(raw map[string]any) (connection string, args map[string]any
 	}
 	args = make(map[string]any, len(raw))
 	for k, v := range raw {
-		if k == ArgConnection {
+		if k == ArgConnection && t.NeedsConnection() {
 			connection, _ = v.(string)
 			continue
 		}

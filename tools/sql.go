@@ -137,6 +137,48 @@ func sqlTools() []*Tool {
 func governanceTools() []*Tool {
 	return []*Tool{
 		{
+			Name:   "request_access",
+			Title:  "Request temporary access",
+			Family: FamilyGovernance,
+			Description: "Ask a human approver for temporary (just-in-time) access to a connection, e.g. write access " +
+				"for 30 minutes to run an approved change. The request waits for a decision for a while; once granted, " +
+				"calls within the grant run without asking again until it expires or is revoked.",
+			Annotations: Annotations{ReadOnly: false, Idempotent: false},
+			input: func([]string) map[string]any {
+				return object([]string{"connection", "access", "duration", "reason"}, props{
+					"connection": str("The connection to get access to."),
+					"access":     map[string]any{"type": "string", "enum": []string{"read", "write"}, "description": "Access level."},
+					"duration":   str("How long, e.g. 30m or 2h (capped by the operator)."),
+					"reason":     str("Why the access is needed; shown to the approver."),
+				})
+			},
+			output: object([]string{"request_id", "state"}, props{
+				"request_id": str("The approval request, e.g. APR-12."),
+				"state":      str("pending, approved, denied, expired or cancelled."),
+				"grant_id":   str("The grant, once approved."),
+				"expires_at": str("When the grant ends (RFC 3339)."),
+			}),
+		},
+		{
+			Name:        "approval_status",
+			Title:       "Check an approval request",
+			Family:      FamilyGovernance,
+			Description: "Say where an approval request you made stands (pending, approved, denied, expired), and who decided and why.",
+			Annotations: Annotations{ReadOnly: true, Idempotent: true},
+			input: func([]string) map[string]any {
+				return object([]string{"request_id"}, props{"request_id": str("The request id from an earlier answer, e.g. APR-12.")})
+			},
+			output: object([]string{"request_id", "state"}, props{
+				"request_id": str("The request."),
+				"state":      str("pending, approved, denied, expired, cancelled or used."),
+				"tool":       str("The tool the request is for."),
+				"connection": str("The connection."),
+				"decided_by": str("Who decided."),
+				"reason":     str("The approver's reason."),
+				"expires_at": str("When the request expires."),
+			}),
+		},
+		{
 			Name:        "list_connections",
 			Title:       "List connections",
 			Family:      FamilyGovernance,

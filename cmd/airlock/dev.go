@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"path/filepath"
 	"time"
 
 	"github.com/airlockhq/airlock/internal/config"
@@ -60,6 +61,10 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	cfg := config.Defaults()
 	cfg.Path = "(dev defaults)"
+	// The demo's audit trail and key live with its database.
+	stateDir := pg.Dir
+	cfg.Store.UseSQLite(filepath.Join(stateDir, "airlock.db"))
+	cfg.Recorder.SigningKey = filepath.Join(stateDir, "airlock-audit.key")
 	cfg.Log.Format = "console"
 	cfg.Connections = []config.Connection{{
 		Name: "demo", Kind: "postgres",

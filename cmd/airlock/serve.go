@@ -76,6 +76,7 @@ func serve(ctx context.Context, cfg *config.Config, f serveFlags, stdin io.Reade
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go a.WatchPolicy(ctx, hup)
+	a.Start(ctx)
 
 	if f.stdio {
 		log.Info("serving MCP on stdio")

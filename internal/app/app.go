@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/airlockhq/airlock/approvals"
+	aslack "github.com/airlockhq/airlock/approvals/slack"
 	"github.com/airlockhq/airlock/connectors"
 	_ "github.com/airlockhq/airlock/connectors/postgres" // registers kind postgres
 	"github.com/airlockhq/airlock/internal/config"
@@ -18,6 +21,7 @@ import (
 	"github.com/airlockhq/airlock/internal/mask"
 	"github.com/airlockhq/airlock/mcp"
 	"github.com/airlockhq/airlock/policy"
+	"github.com/airlockhq/airlock/recorder"
 	"github.com/airlockhq/airlock/tools"
 )
 
@@ -40,6 +44,7 @@ type App struct {
 	Policy  *policy.Engine
 	MCP     *mcp.Server
 	conns   map[string]connectors.Connection
+	state   *state
 }
 
 // ErrNoIdentitySource is returned when nothing could establish who callers are.
@@ -68,24 +73,55 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("app: masking: %w", err)
 	}
-	conns, err := connectors.Open(ctx, cfg.Connections)
+	st, err := openState(ctx, cfg, masker, log)
 	if err != nil {
 		return nil, err
+	}
+	if err := st.recordLoaded(ctx, cfg, engine.Hash(), mcp.Version); err != nil {
+		st.close()
+		return nil, err
+	}
+	conns, err := connectors.Open(ctx, cfg.Connections)
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	grants := func(ctx context.Context, p identity.Principal) []policy.Grant {
+		g, err := st.approvals.ActiveGrants(ctx, p.Subject)
+		if err != nil {
+			// Without grants the policy is stricter, never looser.
+			log.Error("grants could not be read; deciding without them", zap.Error(err))
+			return []policy.Grant{}
+		}
+		return g
 	}
 	gw, err := gateway.New(gateway.Options{
 		Config: cfg, Catalog: tools.Default(), Connections: conns,
-		Identity: idsrc, Authorizer: gateway.PolicyAuthorizer{Engine: engine},
-		Visibility: engine, Masker: masker, Log: log,
+		Identity: idsrc, Authorizer: gateway.PolicyAuthorizer{Engine: engine, Grants: grants},
+		Visibility: engine, Masker: masker, Recorder: st.rec, Approvals: st.approvals, Log: log,
 	})
 	if err != nil {
 		connectors.CloseAll(conns)
+		st.close()
 		return nil, err
 	}
 	log.Info("gateway ready", zap.Strings("pipeline", gw.Stages()), zap.Strings("connections", gw.ConnectionNames()),
-		zap.String("policy", engine.Hash()), zap.String("policy_dir", cfg.Policy.Dir))
-	return &App{Config: cfg, Log: log, Gateway: gw, Policy: engine,
-		MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures, Auth: auth}), conns: conns}, nil
+		zap.String("policy", engine.Hash()), zap.String("policy_dir", cfg.Policy.Dir),
+		zap.String("store", cfg.Store.Driver), zap.String("audit_key_id", st.rec.KeyID()))
+	routes := []mcp.Route{{Pattern: "/admin/", Handler: approvals.AdminHandler(st.approvals), Authenticated: true}}
+	if sc := cfg.Approvals.Slack; st.slack != nil && sc.SigningSecret.Value() != "" {
+		// Slack's signature is this endpoint's authentication.
+		routes = append(routes, mcp.Route{Pattern: "/slack/interactions",
+			Handler: aslack.Handler(st.approvals, sc.SigningSecret.Value(), st.slack, aslack.StaticDirectory(sc.Approvers),
+				aslack.WithLogger(log.Named("slack")))})
+	}
+	return &App{Config: cfg, Log: log, Gateway: gw, Policy: engine, state: st,
+		MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures, Auth: auth, Routes: routes}), conns: conns}, nil
 }
+
+// Start runs what works beside the gateway until ctx ends: the approvals
+// sweep, Slack Socket Mode and the SIEM sinks.
+func (a *App) Start(ctx context.Context) { a.state.runBackground(ctx, a.Config, a.Log) }
 
 // Ready pings every connection. Readiness fails only when no connection is
 // reachable: one database down must not take the gateway out of rotation
@@ -123,23 +159,36 @@ func (a *App) WatchPolicy(ctx context.Context, hup <-chan os.Signal) {
 	if a.Config.Policy.Dir != "" {
 		go a.Policy.Watch(ctx)
 	}
+	last := a.Policy.Hash()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			before := a.Policy.Hash()
 			if err := a.Policy.Reload(ctx); err != nil {
-				a.Log.Error("policy reload refused; the previous policy stays in force", zap.Error(err), zap.String("policy", before))
+				a.Log.Error("policy reload refused; the previous policy stays in force", zap.Error(err), zap.String("policy", last))
 				continue
 			}
-			a.Log.Info("policy reloaded", zap.String("policy", a.Policy.Hash()), zap.String("previous", before))
+		case <-tick.C:
+		}
+		// Every change of the policy in force is recorded, whichever
+		// reload (SIGHUP or the directory watcher) made it.
+		if h := a.Policy.Hash(); h != last {
+			a.Log.Info("policy reloaded", zap.String("policy", h), zap.String("previous", last))
+			a.recordPolicy(ctx, last)
+			last = h
 		}
 	}
 }
 
-// Close releases the connections.
-func (a *App) Close() { connectors.CloseAll(a.conns) }
+// Close releases the connections and closes the audit trail with a final
+// checkpoint.
+func (a *App) Close() {
+	connectors.CloseAll(a.conns)
+	a.state.close()
+}
 
 // NewLogger builds the operational logger: JSON or console on stderr.
 func NewLogger(cfg config.Log) (*zap.Logger, error) {
@@ -159,4 +208,20 @@ func NewLogger(cfg config.Log) (*zap.Logger, error) {
 	}
 	core := zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level)
 	return zap.New(core), nil
+}
+
+// recordPolicy records a policy change; the watcher reloads on its own,
+// so this is also called when the hash moved since the last look.
+func (a *App) recordPolicy(ctx context.Context, before string) {
+	if a.Policy.Hash() == before {
+		return
+	}
+	ev, err := recorder.NewEvent(recorder.TypePolicyLoaded, recorder.LoadedData{Path: a.Config.Policy.Dir, Hash: a.Policy.Hash(), Version: mcp.Version})
+	if err != nil {
+		return
+	}
+	ev.Time, ev.Subject = time.Now().UTC(), "airlock"
+	if _, err := a.state.rec.Append(ctx, ev); err != nil {
+		a.Log.Error("policy change not recorded", zap.Error(err))
+	}
 }

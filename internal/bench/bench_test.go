@@ -138,7 +138,7 @@ func (stopBeforeDB) Execute(context.Context, connectors.Operation, *connectors.A
 func BenchmarkPipeline(b *testing.B) {
 	db := testenv.Postgres(b).NewDatabase(b)
 	b.Setenv("AIRLOCK_BENCH_DSN", db.AppDSN)
-	cfg, err := config.Parse("bench.yaml", []byte(configYAML))
+	cfg, err := config.Parse(filepath.Join(b.TempDir(), "bench.yaml"), []byte(configYAML))
 	if err != nil {
 		b.Fatal(err)
 	}

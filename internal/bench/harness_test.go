@@ -66,7 +66,7 @@ func gatewayURL(b *testing.B) (string, testenv.DB) {
 	b.Helper()
 	db := testenv.Postgres(b).NewDatabase(b)
 	b.Setenv("AIRLOCK_BENCH_DSN", db.AppDSN)
-	cfg, err := config.Parse("bench.yaml", []byte(configYAML))
+	cfg, err := config.Parse(filepath.Join(b.TempDir(), "bench.yaml"), []byte(configYAML))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -185,6 +185,11 @@ type Store struct {
 	resolved string
 }
 
+// UseSQLite points the store at an SQLite file (the dev demo's).
+func (s *Store) UseSQLite(path string) {
+	s.Driver, s.DSN, s.resolved = "sqlite", path, path
+}
+
 // Resolved returns the DSN to open: the SQLite path made absolute against
 // the config file, or the resolved postgres secret.
 func (s Store) Resolved() string { return s.resolved }
@@ -246,6 +251,8 @@ type Slack struct {
 	// AppToken enables Socket Mode (no inbound URL needed).
 	AppToken Secret `yaml:"app_token"`
 	Channel  string `yaml:"channel"`
+	// APIURL overrides Slack's Web API address (a proxy; tests).
+	APIURL string `yaml:"api_url"`
 	// Approvers maps approvers' verified Slack emails to airlock groups.
 	Approvers map[string][]string `yaml:"approvers"`
 }

@@ -55,6 +55,7 @@ type env struct {
 	cfg   *config.Config
 	url   string
 	admin *pgx.Conn
+	app   *app.App
 }
 
 // yamlConfig renders a configuration file for the database; extra is
@@ -65,6 +66,8 @@ identity:
   dev_identity: alice@example.com
 log:
   level: warn
+approvals:
+  hold: 1s
 limits:
   statement_timeout: %s
 connections:
@@ -85,7 +88,8 @@ func newEnvWith(t *testing.T, statementTimeout, extra, topLevel string) *env {
 	t.Helper()
 	db := testenv.Postgres(t).NewDatabase(t)
 	t.Setenv("AIRLOCK_TEST_SHOP_DSN", db.AppDSN)
-	cfg, err := config.Parse("e2e.yaml", []byte(yamlConfig(db, statementTimeout, extra)+topLevel))
+	// The store and the audit key go next to the (virtual) config file.
+	cfg, err := config.Parse(filepath.Join(t.TempDir(), "e2e.yaml"), []byte(yamlConfig(db, statementTimeout, extra)+topLevel))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -94,6 +98,7 @@ func newEnvWith(t *testing.T, statementTimeout, extra, topLevel string) *env {
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
+	a.Start(ctx)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +116,7 @@ func newEnvWith(t *testing.T, statementTimeout, extra, topLevel string) *env {
 		a.Close()
 		admin.Close(context.Background())
 	})
-	return &env{t: t, db: db, cfg: cfg, url: "http://" + ln.Addr().String(), admin: admin}
+	return &env{t: t, db: db, cfg: cfg, url: "http://" + ln.Addr().String(), admin: admin, app: a}
 }
 
 // client connects an MCP client speaking protocol version v.

@@ -143,8 +143,8 @@ func TestUnverifiedCallersSeeOnlyDevConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Tools) != 6 {
-		t.Errorf("%d tools listed, want 6", len(list.Tools))
+	if len(list.Tools) != 8 {
+		t.Errorf("%d tools listed, want 8", len(list.Tools))
 	}
 	for _, tool := range list.Tools {
 		raw, _ := json.Marshal(tool)

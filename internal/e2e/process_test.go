@@ -47,7 +47,7 @@ func TestStdioTransport(t *testing.T) {
 		t.Fatalf("initialize over stdio: %v", err)
 	}
 	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
-	if err != nil || len(tools.Tools) != 6 {
+	if err != nil || len(tools.Tools) != 8 {
 		t.Fatalf("tools/list over stdio: %v %d tools", err, len(tools.Tools))
 	}
 	res := call(t, c, "sql_query", map[string]any{"connection": "shop", "sql": "SELECT count(*) AS n FROM orders"})
@@ -71,7 +71,7 @@ func TestBadConfigurationRefusesToStart(t *testing.T) {
 		{"unknown key", strings.Replace(yamlConfig(db, "30s", ""), "description:", "descripton:", 1),
 			regexp.MustCompile(`airlock\.yaml:1[0-9]: connections\[0\]\.descripton: .*unknown`)},
 		{"bad duration", yamlConfig(db, "5 parsecs", ""),
-			regexp.MustCompile(`airlock\.yaml:7: limits\.statement_timeout: `)},
+			regexp.MustCompile(`airlock\.yaml:9: limits\.statement_timeout: `)},
 		{"unset secret", strings.Replace(yamlConfig(db, "30s", ""), "AIRLOCK_TEST_SHOP_DSN", "AIRLOCK_NOT_SET_ANYWHERE", 1),
 			regexp.MustCompile(`airlock\.yaml:1[0-9]: connections\[0\]\.dsn: .*AIRLOCK_NOT_SET_ANYWHERE`)},
 		{"plain password", strings.Replace(yamlConfig(db, "30s", ""), "env:AIRLOCK_TEST_SHOP_DSN", "postgres://app:hunter2@db/x", 1),

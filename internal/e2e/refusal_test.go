@@ -94,7 +94,7 @@ func TestRefusalsExplainWhy(t *testing.T) {
 	}{
 		{"SELECT pg_read_file('/etc/passwd')", []string{"denied by policy: ", "pg_read_file", "[call_"}},
 		{"DELETE FROM orders", []string{"this call needs approval (", "delete_without_where", "group:approvers",
-			"no approval channel is configured", "[call_"}},
+			"is pending with", "APR-", "call sql_query again with exactly the same arguments", "[call_"}},
 	} {
 		res := call(t, c, "sql_query", map[string]any{"connection": "shop", "sql": tc.sql})
 		text := textOf(res)

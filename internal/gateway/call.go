@@ -37,6 +37,8 @@ type Call struct {
 	Decision   *Decision
 	// Masked is the result as it may be recorded: always masked.
 	Masked *connectors.Result
+
+	intentWritten bool
 }
 
 // Decision is the policy's answer for a call, with its obligations.

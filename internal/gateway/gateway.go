@@ -35,31 +35,36 @@ type Options struct {
 	// verified one in the context.
 	Identity   identity.Source
 	Authorizer Authorizer
-	// Approver is nil when no approval channel is configured: calls that
+	// Approvals is nil when no approval channel is configured: calls that
 	// need approval are then refused.
-	Approver Approver
+	Approvals ApprovalService
 	// Visibility limits the tools and connections each principal sees and
 	// may call; nil shows everything.
 	Visibility Visibility
 	// Masker masks results and messages; nil leaves them as they are.
 	Masker *mask.Engine
-	Log    *zap.Logger
+	// Recorder receives the audit trail; nil records nothing (tests and
+	// benchmarks of the rest of the pipeline only).
+	Recorder Recorder
+	Log      *zap.Logger
 }
 
 // Gateway runs calls through the pipeline.
 type Gateway struct {
-	cfg      *config.Config
-	catalog  *tools.Catalog
-	conns    map[string]connectors.Connection
-	names    []string
-	idsrc    identity.Source
-	authz    Authorizer
-	approver Approver
-	vis      Visibility
-	masker   *mask.Engine
-	log      *zap.Logger
-	handle   Handler
-	chain    Chain
+	cfg       *config.Config
+	catalog   *tools.Catalog
+	conns     map[string]connectors.Connection
+	names     []string
+	idsrc     identity.Source
+	authz     Authorizer
+	approver  Approver
+	approvals ApprovalService
+	vis       Visibility
+	masker    *mask.Engine
+	rec       Recorder
+	log       *zap.Logger
+	handle    Handler
+	chain     Chain
 }
 
 // New builds a gateway; the pipeline is assembled once here.
@@ -78,12 +83,15 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: o.Config, catalog: o.Catalog, conns: o.Connections,
-		idsrc: o.Identity, authz: o.Authorizer, approver: o.Approver, vis: o.Visibility, masker: o.Masker, log: o.Log,
+		idsrc: o.Identity, authz: o.Authorizer, approvals: o.Approvals, vis: o.Visibility, masker: o.Masker, rec: o.Recorder, log: o.Log,
 	}
 	for n := range o.Connections {
 		g.names = append(g.names, n)
 	}
 	sort.Strings(g.names)
+	if o.Approvals != nil {
+		g.approver = &Approvals{Service: o.Approvals, g: g}
+	}
 	g.chain = g.Pipeline()
 	g.handle = g.chain.Then(g.execute)
 	return g, nil

@@ -23,6 +23,10 @@ func (g *Gateway) governance(ctx context.Context, c *Call) (*connectors.Result, 
 	switch c.ToolName {
 	case "list_connections":
 		return g.listConnections(ctx, c.Principal), nil
+	case "request_access":
+		return g.requestAccess(ctx, c)
+	case "approval_status":
+		return g.approvalStatus(ctx, c)
 	}
 	return nil, refuse(c, RefusedInternal, "internal error: tool %s has no executor", c.ToolName)
 }

@@ -201,6 +201,9 @@ func (g *Gateway) execute(ctx context.Context, c *Call) (*connectors.Result, err
 		// Unreachable through the pipeline; a guard against a mis-ordered chain.
 		return nil, refuse(c, RefusedInternal, "internal error: no decision for call %s", c.ID)
 	}
+	if err := g.writeIntent(ctx, c); err != nil {
+		return nil, err
+	}
 	if c.Connection == nil {
 		return g.governance(ctx, c)
 	}

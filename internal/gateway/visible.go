@@ -85,3 +85,13 @@ func (g *Gateway) ToolVisible(ctx context.Context, p identity.Principal, t *tool
 	}
 	return false
 }
+
+// ToolVisibleOn reports whether p may use any tool on conn.
+func (g *Gateway) ToolVisibleOn(ctx context.Context, p identity.Principal, conn connectors.Connection) bool {
+	for _, t := range g.catalog.All() {
+		if kindIn(conn.Kind(), t.Kinds) && g.visible(ctx, p, t, conn) {
+			return true
+		}
+	}
+	return false
+}
