@@ -2,8 +2,8 @@ package mcp
 
 import (
 	"context"
-	"net/http"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 
