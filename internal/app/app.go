@@ -119,6 +119,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 		MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures, Auth: auth, Routes: routes}), conns: conns}, nil
 }
 
+// Approvals is the approval service (for operators' tools and tests).
+func (a *App) Approvals() *approvals.Service { return a.state.approvals }
+
 // Start runs what works beside the gateway until ctx ends: the approvals
 // sweep, Slack Socket Mode and the SIEM sinks.
 func (a *App) Start(ctx context.Context) { a.state.runBackground(ctx, a.Config, a.Log) }

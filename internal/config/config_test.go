@@ -39,7 +39,7 @@ func TestDefaults(t *testing.T) {
 			CheckpointInterval: Duration(10 * time.Second)},
 		Approvals: Approvals{Hold: Duration(40 * time.Second), RequestTTL: Duration(time.Hour),
 			ApprovalTTL: Duration(15 * time.Minute), Consume: "once", Window: Duration(5 * time.Minute),
-			MaxGrant: Duration(8 * time.Hour)},
+			MaxGrant: Duration(8 * time.Hour), ApproverGroups: []string{"approvers"}},
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults() = %+v\nwant %+v", d, want)

@@ -34,7 +34,7 @@ func Defaults() *Config {
 			CheckpointInterval: Duration(10 * time.Second)},
 		Approvals: Approvals{Hold: Duration(40 * time.Second), RequestTTL: Duration(time.Hour),
 			ApprovalTTL: Duration(15 * time.Minute), Consume: "once", Window: Duration(5 * time.Minute),
-			MaxGrant: Duration(8 * time.Hour)},
+			MaxGrant: Duration(8 * time.Hour), ApproverGroups: []string{"approvers"}},
 		Pool: Pool{MaxConns: 8, MinConns: 1},
 	}
 }

@@ -239,7 +239,9 @@ type Approvals struct {
 	Window  Duration `yaml:"window"`
 	// MaxGrant caps a JIT grant's duration (8h).
 	MaxGrant Duration `yaml:"max_grant"`
-	// ApproverGroups decide requests whose policy names no approvers.
+	// ApproverGroups decide requests whose policy names no approvers, such
+	// as JIT access requests (default: approvers, the default policy's
+	// approver group).
 	ApproverGroups []string `yaml:"approver_groups"`
 	Slack          Slack    `yaml:"slack"`
 }

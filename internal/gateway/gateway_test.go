@@ -10,6 +10,7 @@ import (
 	"github.com/airlockhq/airlock/connectors"
 	"github.com/airlockhq/airlock/internal/config"
 	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/recorder"
 	"github.com/airlockhq/airlock/tools"
 )
 
@@ -175,5 +176,38 @@ func TestUnknownToolIsAProtocolError(t *testing.T) {
 	g := newGW(t, &recordingConn{action: readAction}, readOnlyRule{}, nil)
 	if _, err := g.Handle(context.Background(), &Call{ToolName: "drop_database"}); !errors.Is(err, ErrUnknownTool) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+type failingRecorder struct{ enqueued int }
+
+func (f *failingRecorder) Append(context.Context, recorder.Event) (int64, error) {
+	return 0, errors.New("disk full")
+}
+func (f *failingRecorder) Enqueue(recorder.Event) error { f.enqueued++; return nil }
+
+// TestNothingRunsUnrecorded: when the intent cannot be written durably, the
+// call is refused and the backend never sees it.
+func TestNothingRunsUnrecorded(t *testing.T) {
+	conn := &recordingConn{action: readAction}
+	cfg := config.Defaults()
+	cfg.Connections = []config.Connection{{Name: "db", Kind: "postgres", Limits: cfg.Limits}}
+	p, _ := identity.Dev("alice@example.com")
+	rec := &failingRecorder{}
+	g, err := New(Options{Config: cfg, Catalog: tools.Default(), Connections: map[string]connectors.Connection{"db": conn},
+		Identity: identity.Static{P: p}, Authorizer: readOnlyRule{}, Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.Handle(context.Background(), query("SELECT 1"))
+	var r *Refusal
+	if !errors.As(err, &r) || !strings.Contains(r.Message, "could not be recorded") {
+		t.Fatalf("got %v", err)
+	}
+	if conn.executed.Load() != 0 {
+		t.Fatal("an unrecorded call ran")
+	}
+	if rec.enqueued == 0 {
+		t.Fatal("the refusal was not handed to the recorder")
 	}
 }
