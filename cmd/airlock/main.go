@@ -37,6 +37,8 @@ usage:
   airlock policy test [--replace-default] [DIR]
   airlock policy eval [--dir DIR] --input FILE
   airlock policy explain [--dir DIR] --input FILE
+  airlock revoke --subject S --reason R [--config FILE]
+  airlock unrevoke --subject S [--config FILE]
   airlock audit verify|replay SESSION|sessions|search|export|hold on|off|purge [flags]
   airlock approvals list|show|approve ID|deny ID [--reason R] [--gateway URL]
   airlock grants list|revoke ID [--reason R] [--gateway URL]
@@ -72,6 +74,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCall(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(args[1:], stdout, stderr)
+	case "revoke":
+		return cmdRevoke(ctx, args[1:], false, stdout, stderr)
+	case "unrevoke":
+		return cmdRevoke(ctx, args[1:], true, stdout, stderr)
 	case "audit":
 		return cmdAudit(args[1:], stdout, stderr)
 	case "approvals":

@@ -56,6 +56,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	if log == nil {
 		log = zap.NewNop()
 	}
+	revs := &storeRevocations{}
+	if opt.Revocations == nil {
+		opt.Revocations = revs
+	}
 	idsrc, auth, err := identitySetup(ctx, cfg, opt, log)
 	if err != nil {
 		return nil, err
@@ -77,6 +81,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	revs.st = st.store
 	if err := st.recordLoaded(ctx, cfg, engine.Hash(), mcp.Version); err != nil {
 		st.close()
 		return nil, err
@@ -98,7 +103,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	gw, err := gateway.New(gateway.Options{
 		Config: cfg, Catalog: tools.Default(), Connections: conns,
 		Identity: idsrc, Authorizer: gateway.PolicyAuthorizer{Engine: engine, Grants: grants},
-		Visibility: engine, Masker: masker, Recorder: st.rec, Approvals: st.approvals, Log: log,
+		Visibility: engine, Masker: masker, Recorder: st.rec, Approvals: st.approvals,
+		Revocations: opt.Revocations, Log: log,
 	})
 	if err != nil {
 		connectors.CloseAll(conns)

@@ -175,3 +175,46 @@ func TestKillDuringACallLeavesTheIntent(t *testing.T) {
 		t.Fatalf("the interrupted call's intent is missing:\n%s", out)
 	}
 }
+
+// TestRevocationStopsTheNextCallOnAnOpenSession: `airlock revoke` writes to
+// the shared store; the running gateway refuses the subject's next call on
+// the session it already has, records it, and admits it again after
+// `airlock unrevoke`.
+func TestRevocationStopsTheNextCallOnAnOpenSession(t *testing.T) {
+	db := testenv.Postgres(t).NewDatabase(t)
+	cfgPath := writeConfig(t, yamlConfig(db, "30s", ""))
+	cmd, base, _ := startBinary(t, cfgPath, []string{"AIRLOCK_TEST_SHOP_DSN=" + db.AppDSN})
+	c := (&env{t: t, url: base}).client(mcp.ProtocolVersion20251125)
+	q := map[string]any{"connection": "shop", "sql": "SELECT 1 AS one"}
+	if res := call(t, c, "sql_query", q); res.IsError {
+		t.Fatal(textOf(res))
+	}
+	run := func(args ...string) string {
+		cmd := exec.Command(binary, append(args, "--config", cfgPath, "--by", "sec-oncall")...)
+		cmd.Env = append(os.Environ(), "AIRLOCK_TEST_SHOP_DSN="+db.AppDSN)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := run("revoke", "--subject", "alice@example.com", "--reason", "laptop stolen"); !strings.Contains(out, "is revoked") {
+		t.Fatal(out)
+	}
+	res := call(t, c, "sql_query", q)
+	if !res.IsError || !strings.Contains(textOf(res), "alice@example.com is revoked (laptop stolen)") {
+		t.Fatalf("after revoke: %s", textOf(res))
+	}
+	run("unrevoke", "--subject", "alice@example.com")
+	if res := call(t, c, "sql_query", q); res.IsError {
+		t.Fatalf("after unrevoke: %s", textOf(res))
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	out, code := audit(t, filepath.Dir(cfgPath), "search", "--json")
+	flat := strings.ReplaceAll(out, " ", "")
+	if code != 0 || !strings.Contains(flat, `"identity.revoked"`) || !strings.Contains(flat, `"identity.unrevoked"`) ||
+		!strings.Contains(flat, `"kind":"identity"`) {
+		t.Fatalf("the revocation and the refused call are not in the trail:\n%.2000s", out)
+	}
+}

@@ -43,6 +43,10 @@ type Options struct {
 	Visibility Visibility
 	// Masker masks results and messages; nil leaves them as they are.
 	Masker *mask.Engine
+	// Revocations stop revoked subjects at the next call. Verified
+	// principals are checked when their token is verified; this covers
+	// the rest (development identities).
+	Revocations identity.Revocations
 	// Recorder receives the audit trail; nil records nothing (tests and
 	// benchmarks of the rest of the pipeline only).
 	Recorder Recorder
@@ -62,6 +66,7 @@ type Gateway struct {
 	vis       Visibility
 	masker    *mask.Engine
 	rec       Recorder
+	revs      identity.Revocations
 	log       *zap.Logger
 	handle    Handler
 	chain     Chain
@@ -83,7 +88,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: o.Config, catalog: o.Catalog, conns: o.Connections,
-		idsrc: o.Identity, authz: o.Authorizer, approvals: o.Approvals, vis: o.Visibility, masker: o.Masker, rec: o.Recorder, log: o.Log,
+		idsrc: o.Identity, authz: o.Authorizer, approvals: o.Approvals, vis: o.Visibility, masker: o.Masker, rec: o.Recorder, revs: o.Revocations, log: o.Log,
 	}
 	for n := range o.Connections {
 		g.names = append(g.names, n)

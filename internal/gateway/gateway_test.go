@@ -83,7 +83,7 @@ func query(sql string) *Call {
 func TestPipelineOrderIsWrittenOnce(t *testing.T) {
 	g := newGW(t, &recordingConn{action: readAction}, readOnlyRule{}, nil)
 	got := strings.Join(g.Stages(), ",")
-	if want := "authenticate,record,resolve,classify,authorize,approve,mask,limit"; got != want {
+	if want := "authenticate,record,bind,resolve,classify,authorize,approve,mask,limit"; got != want {
 		t.Fatalf("pipeline %s, want %s", got, want)
 	}
 }

@@ -6,6 +6,7 @@ func (g *Gateway) Pipeline() Chain {
 	return Chain{
 		g.authenticate(), // bind the caller's principal; no identity, no call
 		g.record(),       // every call is recorded, refused or not; the intent durably before execution
+		g.bind(),         // revoked subjects stop here, on every replica, at the next call
 		g.resolve(),      // tool and connection exist and the caller may use them; arguments are well-formed
 		g.classify(),     // what the call would do, from the connector's parser
 		g.authorize(),    // the policy decision: allow, deny, or require approval

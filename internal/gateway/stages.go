@@ -31,6 +31,29 @@ func (g *Gateway) authenticate() Stage {
 	}}
 }
 
+// bind stops revoked subjects. Verified principals were checked against
+// revocations when their token was verified; a development identity has no
+// token and is checked here, as if issued now. It runs inside the record
+// stage, so the refusal is recorded.
+func (g *Gateway) bind() Stage {
+	return stageFunc{"bind", func(next Handler) Handler {
+		return func(ctx context.Context, c *Call) (*connectors.Result, error) {
+			if g.revs != nil && !c.Principal.Verified {
+				revoked, why, err := g.revs.IsRevoked(ctx, c.Principal.Subject, time.Now())
+				if err != nil || revoked {
+					if err != nil {
+						why = "revocations could not be checked"
+					}
+					r := refuse(c, RefusedIdentity, "refused: %s is revoked (%s)", c.Principal.Subject, why)
+					r.Err = err
+					return nil, r
+				}
+			}
+			return next(ctx, c)
+		}
+	}}
+}
+
 // resolve finds the tool and connection and checks the arguments.
 func (g *Gateway) resolve() Stage {
 	return stageFunc{"resolve", func(next Handler) Handler {

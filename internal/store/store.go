@@ -12,6 +12,7 @@ type Store interface {
 	AuditLog
 	Approvals
 	Grants
+	Revocations
 	// Driver names the backend: "sqlite" or "postgres".
 	Driver() string
 	Close() error
