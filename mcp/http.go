@@ -41,6 +41,7 @@ func NewHTTP(s *Server, cfg config.Server, ready Readiness, log *zap.Logger) *HT
 	h.streaming = server.NewStreamableHTTPServer(s.mcp,
 		server.WithEndpointPath(Endpoint),
 		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+			ctx = context.WithValue(ctx, remoteAddrKey{}, r.RemoteAddr)
 			return context.WithValue(ctx, transportKey{}, "http")
 		}),
 		server.WithHeartbeatInterval(25*time.Second),

@@ -58,6 +58,7 @@ func New(gw *gateway.Gateway, opt Options) *Server {
 		server.WithInstructions(instructions),
 		server.WithTitle("airlock"),
 		server.WithToolFilter(s.filterTools),
+		server.WithHooks(s.sessionHooks()),
 	}
 	if opt.Fixtures {
 		srvOpts = append(srvOpts, fixtureOptions()...)
@@ -111,6 +112,31 @@ func (s *Server) toolFor(t *tools.Tool) mcp.Tool {
 		},
 	}
 }
+
+// sessionHooks record the start and end of 2025-11-25 sessions (and of
+// the stdio session); the stateless revision has no sessions to record.
+func (s *Server) sessionHooks() *server.Hooks {
+	h := &server.Hooks{}
+	describe := func(ctx context.Context, sess server.ClientSession) gateway.Session {
+		out := gateway.Session{ID: sess.SessionID()}
+		out.Transport, _ = ctx.Value(transportKey{}).(string)
+		out.RemoteAddr, _ = ctx.Value(remoteAddrKey{}).(string)
+		if ci, ok := sess.(interface{ GetClientInfo() mcp.Implementation }); ok {
+			info := ci.GetClientInfo()
+			out.Client = identity.Client{Name: info.Name, Version: info.Version}
+		}
+		return out
+	}
+	h.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) {
+		s.gw.RecordSession(ctx, describe(ctx, sess), true, "")
+	})
+	h.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) {
+		s.gw.RecordSession(ctx, describe(ctx, sess), false, "closed")
+	})
+	return h
+}
+
+type remoteAddrKey struct{}
 
 // filterTools shows the caller only the tools and connections its policy
 // could ever allow; mcp-go applies the same filter to tools/call, so a

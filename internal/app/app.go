@@ -56,14 +56,6 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	if log == nil {
 		log = zap.NewNop()
 	}
-	revs := &storeRevocations{}
-	if opt.Revocations == nil {
-		opt.Revocations = revs
-	}
-	idsrc, auth, err := identitySetup(ctx, cfg, opt, log)
-	if err != nil {
-		return nil, err
-	}
 	engine, err := policy.New(ctx, policy.Options{Dir: cfg.Policy.Dir, ReplaceDefault: cfg.Policy.ReplaceDefault,
 		EvalTimeout: cfg.Policy.EvalTimeout.D(), Log: log.Named("policy")})
 	if err != nil {
@@ -81,7 +73,16 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	revs.st = st.store
+	// Revocations live in the store, which must be open before a stdio
+	// token is first verified.
+	if opt.Revocations == nil {
+		opt.Revocations = &storeRevocations{st: st.store}
+	}
+	idsrc, auth, err := identitySetup(ctx, cfg, opt, log)
+	if err != nil {
+		st.close()
+		return nil, err
+	}
 	if err := st.recordLoaded(ctx, cfg, engine.Hash(), mcp.Version); err != nil {
 		st.close()
 		return nil, err

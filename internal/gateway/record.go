@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/connectors"
+	"github.com/airlockhq/airlock/internal/identity"
 	"github.com/airlockhq/airlock/recorder"
 )
 
@@ -147,4 +148,41 @@ func maskJSONMap(g *Gateway, conn string, args map[string]any) (map[string]any, 
 	v, _ := g.masker.JSON(conn, args)
 	m, ok := v.(map[string]any)
 	return m, ok
+}
+
+// Session describes an MCP session for the record.
+type Session struct {
+	ID         string
+	Transport  string
+	RemoteAddr string
+	Client     identity.Client
+}
+
+// RecordSession records the start or end of a session on behalf of the
+// principal of ctx. A session without a principal is not a session anyone
+// could act in: nothing is recorded.
+func (g *Gateway) RecordSession(ctx context.Context, s Session, start bool, reason string) {
+	if g.rec == nil {
+		return
+	}
+	p, err := g.Principal(ctx)
+	if err != nil {
+		return
+	}
+	typ := recorder.TypeSessionEnd
+	if start {
+		typ = recorder.TypeSessionStart
+	}
+	if s.Client.Name == "" {
+		s.Client = p.Client
+	}
+	ev, err := recorder.NewEvent(typ, recorder.SessionData{Email: p.Email, Groups: p.Groups, Issuer: p.Issuer,
+		ClientName: s.Client.Name, ClientVersion: s.Client.Version, Transport: s.Transport, RemoteAddr: s.RemoteAddr, Reason: reason})
+	if err != nil {
+		return
+	}
+	ev.Time, ev.SessionID, ev.Subject, ev.Verified = time.Now().UTC(), s.ID, p.Subject, p.Verified
+	if err := g.rec.Enqueue(ev); err != nil {
+		g.log.Error("record: session event not recorded")
+	}
 }
