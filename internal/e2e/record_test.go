@@ -97,7 +97,7 @@ func TestEveryCallIsRecordedMaskedAndVerifiable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("audit search: %d %s", code, out)
 	}
-	for _, want := range []string{`"call.intent"`, `"call.result"`, `"call.error"`, `"config.loaded"`, `"policy.loaded"`,
+	for _, want := range []string{`"session.start"`, `"call.intent"`, `"call.result"`, `"call.error"`, `"config.loaded"`, `"policy.loaded"`,
 		`"approval.requested"`, `"privileged_function"`, `"require_approval":true`, `"alice@example.com"`, `[REDACTED:card]`} {
 		if !strings.Contains(strings.ReplaceAll(out, " ", ""), want) {
 			t.Errorf("the trail lacks %s:\n%.3000s", want, out)
