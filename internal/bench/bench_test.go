@@ -310,3 +310,33 @@ func procMemory(b *testing.B, pid int) (rss, hwm float64) {
 	}
 	return rss, hwm
 }
+
+// BenchmarkMaskingShare is a 1,000-row customer read (names, emails,
+// phones, SSNs, card numbers, IBANs) through the whole gateway over
+// Streamable HTTP, with the default detectors and column rules, against
+// the same read with masking switched off; it reports masking's share of
+// the call.
+func BenchmarkMaskingShare(b *testing.B) {
+	const rows = `SELECT c.* FROM customers c CROSS JOIN generate_series(1, 20) g LIMIT 1000`
+	run := func(b *testing.B, extra string) time.Duration {
+		url, _ := gatewayURLWith(b, extra)
+		c := connect(b, url, mcp.ProtocolVersion20260728)
+		var l latencies
+		for i := 0; i < b.N; i++ {
+			l.time(func() { callTool(b, c, "sql_query", map[string]any{"connection": "shop", "sql": rows}) })
+		}
+		return l.pct(0.5)
+	}
+	var masked, plain time.Duration
+	b.Run("masked", func(b *testing.B) {
+		masked = run(b, "masking:\n  rules:\n    - {match: \"shop:public.customers.ssn\", action: redact}\n    - {match: \"shop:public.customers.card_number\", action: partial}\n")
+		b.ReportMetric(float64(masked.Microseconds()), "p50-µs")
+	})
+	b.Run("unmasked", func(b *testing.B) {
+		plain = run(b, "masking:\n  detectors: []\n")
+		b.ReportMetric(float64(plain.Microseconds()), "p50-µs")
+		if masked > 0 {
+			b.ReportMetric(100*float64(masked-plain)/float64(masked), "masking-%")
+		}
+	})
+}

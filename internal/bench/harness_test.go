@@ -62,11 +62,14 @@ connections:
 `
 
 // gatewayURL starts the gateway in process over a fresh database.
-func gatewayURL(b *testing.B) (string, testenv.DB) {
+func gatewayURL(b *testing.B) (string, testenv.DB) { return gatewayURLWith(b, "") }
+
+// gatewayURLWith adds top-level YAML to the configuration.
+func gatewayURLWith(b *testing.B, extra string) (string, testenv.DB) {
 	b.Helper()
 	db := testenv.Postgres(b).NewDatabase(b)
 	b.Setenv("AIRLOCK_BENCH_DSN", db.AppDSN)
-	cfg, err := config.Parse(filepath.Join(b.TempDir(), "bench.yaml"), []byte(configYAML))
+	cfg, err := config.Parse(filepath.Join(b.TempDir(), "bench.yaml"), []byte(configYAML+extra))
 	if err != nil {
 		b.Fatal(err)
 	}
