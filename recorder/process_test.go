@@ -33,7 +33,7 @@ const (
 func TestHelperProcess(t *testing.T) {
 	mode := os.Getenv(envHelper)
 	if mode == "" {
-		t.Skip("helper process only")
+		return // run normally, it has nothing to do: the tests re-execute it
 	}
 	seed, err := hex.DecodeString(os.Getenv(envSeed))
 	if err != nil {
