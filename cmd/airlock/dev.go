@@ -75,7 +75,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Pool:        config.Pool{MaxConns: 8, MinConns: 1},
 	}}
 	return serve(ctx, cfg, f, nil, stdout, stderr, func(addr string) {
-		printConnectHelp(stdout, "http://"+addr+"/mcp", f.devIdentity)
+		printConnectHelp(stdout, "http://"+addr+"/mcp", f.devIdentity, cfg.Store.Resolved(), cfg.Recorder.SigningKey)
 	})
 }
 
@@ -92,10 +92,12 @@ func randomPassword() string {
 	return hex.EncodeToString(b[:])
 }
 
-func printConnectHelp(w io.Writer, url, who string) {
+func printConnectHelp(w io.Writer, url, who, store, key string) {
 	fmt.Fprintf(w, `
 airlock is serving the demo database as connection "demo" at %[1]s
-Calls are made as the unverified development identity %[2]s; reads run, writes are refused.
+Calls are made as the unverified development identity %[2]s: reads run (personal data masked);
+writes wait for an approval that only a verified approver could give, so they are not run.
+Every call is recorded: airlock audit search --store-dsn %[3]s --signing-key %[4]s
 
 Connect a client:
   Claude Code:      claude mcp add --transport http airlock %[1]s
@@ -105,5 +107,5 @@ Connect a client:
                       --tool-name sql_query --tool-arg connection=demo --tool-arg 'sql=SELECT count(*) FROM orders'
 
 Press Ctrl-C to stop.
-`, url, who)
+`, url, who, store, key)
 }
