@@ -65,6 +65,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stateDir := pg.Dir
 	cfg.Store.UseSQLite(filepath.Join(stateDir, "airlock.db"))
 	cfg.Recorder.SigningKey = filepath.Join(stateDir, "airlock-audit.key")
+	// Nobody in the demo can approve: do not hold a write for long.
+	cfg.Approvals.Hold = config.Duration(5 * time.Second)
 	cfg.Log.Format = "console"
 	cfg.Connections = []config.Connection{{
 		Name: "demo", Kind: "postgres",
