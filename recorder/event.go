@@ -48,6 +48,10 @@ type Event struct {
 	Data      json.RawMessage `json:"data"`
 	PrevHash  string          `json:"prev_hash,omitempty"`
 	Hash      string          `json:"hash,omitempty"`
+	// PreMasked says the caller masked the whole payload with the same
+	// engine as Options.Masker, so the recorder's own pass would find
+	// nothing more: it is skipped (large results would pay for it twice).
+	PreMasked bool `json:"-"`
 }
 
 // NewEvent returns an event of type typ with payload data (any JSON-able

@@ -207,7 +207,11 @@ func (r *Recorder) prepare(ctx context.Context, ev Event) (*request, error) {
 		ev.Time = time.Now()
 	}
 	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
-	data, top, err := r.canon.canonical(ev.Data)
+	canon := r.canon
+	if ev.PreMasked {
+		canon.mask = nil
+	}
+	data, top, err := canon.canonical(ev.Data)
 	if err != nil {
 		return nil, err
 	}

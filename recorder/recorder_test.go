@@ -274,3 +274,33 @@ func TestTwoWritersOneSQLiteFile(t *testing.T) {
 		t.Errorf("events = %d, want 400", rep.Events)
 	}
 }
+
+func TestPreMaskedSkipsTheLastPass(t *testing.T) {
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, key, _ := ed25519.GenerateKey(nil)
+	calls := 0
+	r, err := New(context.Background(), st, Options{SigningKey: key,
+		Masker: MaskerFunc(func(s string) string { calls++; return strings.ReplaceAll(s, "secret", "[x]") })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, pre := range []bool{false, true} {
+		ev, _ := NewEvent(TypeCallResult, map[string]any{"excerpt": "a secret"})
+		ev.Subject, ev.PreMasked = "s", pre
+		if _, err := r.Append(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := st.Events(context.Background(), 0, 10)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%v %d", err, len(recs))
+	}
+	if !strings.Contains(string(recs[0].Data), "[x]") || !strings.Contains(string(recs[1].Data), "a secret") || calls == 0 {
+		t.Fatalf("masked: %s / %s (%d calls)", recs[0].Data, recs[1].Data, calls)
+	}
+}

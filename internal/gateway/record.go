@@ -81,7 +81,11 @@ func (g *Gateway) recordOutcome(c *Call, res *connectors.Result, callErr error) 
 			data.Content, data.Excerpt, data.Bytes = content, excerpt, int64(len(content)+len(excerpt))
 			data.Truncated = data.Truncated || cut
 		}
-		evs = append(evs, g.event(c, recorder.TypeCallResult, data))
+		ev := g.event(c, recorder.TypeCallResult, data)
+		// The content is the mask stage's output, masked by the engine the
+		// recorder would run again.
+		ev.PreMasked = g.masker != nil && c.Masked != nil
+		evs = append(evs, ev)
 	} else {
 		kind, msg := string(RefusedInternal), callErr.Error()
 		var r *Refusal
