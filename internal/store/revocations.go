@@ -126,7 +126,7 @@ func (s *SQLite) ListRevocations(ctx context.Context) ([]Revocation, error) {
 // connection (SQLite has one writer).
 func (s *SQLite) wap() apBackend {
 	b := s.ap()
-	b.read = sqliteRunner{s.w}
+	b.read = sqliteRunner{db: s.w}
 	return b
 }
 

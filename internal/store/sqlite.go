@@ -22,6 +22,9 @@ type SQLite struct {
 	ck    *sql.DB // the WAL checkpointer's connection
 	d     dialect
 	stmts sqliteStmts
+	// reads caches the prepared reader statements of the per-call checks
+	// (revocations, grants): parsing the SQL cost as much as running it.
+	reads *stmtCache
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -83,7 +86,7 @@ func openSQLite(ctx context.Context, dsn string, o options) (*SQLite, error) {
 	// serialises writers anyway.
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &SQLite{w: w, d: sqliteDialect}
+	s := &SQLite{w: w, d: sqliteDialect, reads: &stmtCache{m: map[string]*sql.Stmt{}}}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -198,6 +201,7 @@ func (s *SQLite) Close() error {
 		<-s.done
 		s.stop = nil
 	}
+	s.reads.close()
 	for _, db := range []*sql.DB{s.r, s.ck} {
 		if db != nil {
 			errs = append(errs, db.Close())

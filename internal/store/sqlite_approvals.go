@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"time"
 )
 
@@ -13,7 +14,48 @@ type sqlRunner interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-type sqliteRunner struct{ db sqlRunner }
+type sqliteRunner struct {
+	db sqlRunner
+	// stmts, when set, prepares each query once on db (a *sql.DB).
+	stmts *stmtCache
+}
+
+// stmtCache holds prepared statements by query text; database/sql keeps
+// one per pooled connection underneath.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		_ = st.Close()
+		delete(c.m, q)
+	}
+}
+
+func (c *stmtCache) get(ctx context.Context, db sqlRunner, q string) (*sql.Stmt, bool) {
+	p, ok := db.(*sql.DB)
+	if c == nil || !ok {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, true
+	}
+	st, err := p.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, false
+	}
+	c.m[q] = st
+	return st, true
+}
 
 func (r sqliteRunner) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	res, err := r.db.ExecContext(ctx, q, args...)
@@ -24,10 +66,20 @@ func (r sqliteRunner) exec(ctx context.Context, q string, args ...any) (int64, e
 }
 
 func (r sqliteRunner) row(ctx context.Context, q string, args ...any) scanner {
+	if st, ok := r.stmts.get(ctx, r.db, q); ok {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return r.db.QueryRowContext(ctx, q, args...)
 }
 
 func (r sqliteRunner) rows(ctx context.Context, q string, args ...any) (apRows, error) {
+	if st, ok := r.stmts.get(ctx, r.db, q); ok {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, err
+		}
+		return sqlRows{rows}, nil
+	}
 	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -43,13 +95,13 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 // compare-and-set never races another process on the same file) and the
 // reader pool.
 func (s *SQLite) ap() apBackend {
-	return apBackend{d: s.d, read: sqliteRunner{s.r}, tx: func(ctx context.Context, fn func(apRunner) error) error {
+	return apBackend{d: s.d, read: sqliteRunner{db: s.r, stmts: s.reads}, tx: func(ctx context.Context, fn func(apRunner) error) error {
 		tx, err := s.w.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback()
-		if err := fn(sqliteRunner{tx}); err != nil {
+		if err := fn(sqliteRunner{db: tx}); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -63,7 +115,7 @@ func (s *SQLite) CreateApproval(ctx context.Context, r ApprovalRequest, now time
 
 // GetApproval implements Approvals.
 func (s *SQLite) GetApproval(ctx context.Context, id int64) (ApprovalRequest, error) {
-	return s.ap().getApproval(ctx, sqliteRunner{s.r}, id)
+	return s.ap().getApproval(ctx, sqliteRunner{db: s.r, stmts: s.reads}, id)
 }
 
 // LatestApproval implements Approvals.
@@ -108,7 +160,7 @@ func (s *SQLite) ActiveGrants(ctx context.Context, subject string, now time.Time
 
 // GetGrant implements Grants.
 func (s *SQLite) GetGrant(ctx context.Context, id int64) (Grant, error) {
-	return s.ap().getGrant(ctx, sqliteRunner{s.r}, id)
+	return s.ap().getGrant(ctx, sqliteRunner{db: s.r, stmts: s.reads}, id)
 }
 
 // ListGrants implements Grants.
