@@ -5,7 +5,7 @@
 # Two scenarios are known to be intermittent in mcp-go v1.2.1, whose own
 # baseline lists them (mark3labs/mcp-go#969): the last notification of a
 # call (tools-call-with-progress, tools-call-with-logging) can arrive after
-# the call's result. When only those fail, each is re-run alone up to three
+# the call's result. When only those fail, each is re-run alone up to five
 # times and must pass; every other failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
