@@ -121,10 +121,7 @@ func (s *Server) sessionHooks() *server.Hooks {
 		out := gateway.Session{ID: sess.SessionID()}
 		out.Transport, _ = ctx.Value(transportKey{}).(string)
 		out.RemoteAddr, _ = ctx.Value(remoteAddrKey{}).(string)
-		if ci, ok := sess.(interface{ GetClientInfo() mcp.Implementation }); ok {
-			info := ci.GetClientInfo()
-			out.Client = identity.Client{Name: info.Name, Version: info.Version}
-		}
+		out.Client = sessionClient(sess)
 		return out
 	}
 	h.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) {
@@ -137,6 +134,16 @@ func (s *Server) sessionHooks() *server.Hooks {
 }
 
 type remoteAddrKey struct{}
+
+// sessionClient is the client software a session's initialize named.
+func sessionClient(sess server.ClientSession) identity.Client {
+	ci, ok := sess.(interface{ GetClientInfo() mcp.Implementation })
+	if !ok {
+		return identity.Client{}
+	}
+	info := ci.GetClientInfo()
+	return identity.Client{Name: info.Name, Version: info.Version}
+}
 
 // filterTools shows the caller only the tools and connections its policy
 // could ever allow; mcp-go applies the same filter to tools/call, so a
@@ -194,10 +201,7 @@ func (s *Server) handler(name string) server.ToolHandlerFunc {
 		c.Transport, _ = ctx.Value(transportKey{}).(string)
 		if sess := server.ClientSessionFromContext(ctx); sess != nil {
 			c.SessionID = sess.SessionID()
-			if ci, ok := sess.(interface{ GetClientInfo() mcp.Implementation }); ok {
-				info := ci.GetClientInfo()
-				c.Client = identity.Client{Name: info.Name, Version: info.Version}
-			}
+			c.Client = sessionClient(sess)
 		}
 		if c.Client.Name == "" && req.Params.Meta != nil {
 			if info := req.Params.Meta.ClientInfo(); info != nil {

@@ -39,6 +39,7 @@ type Call struct {
 	Masked *connectors.Result
 
 	intentWritten bool
+	maskedArgs    map[string]any
 }
 
 // Decision is the policy's answer for a call, with its obligations.

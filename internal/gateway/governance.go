@@ -34,23 +34,18 @@ func (g *Gateway) governance(ctx context.Context, c *Call) (*connectors.Result, 
 // listConnections describes the connections p may use, each with the tools
 // p may use on it.
 func (g *Gateway) listConnections(ctx context.Context, p identity.Principal) *connectors.Result {
-	desc := map[string]string{}
-	for _, cc := range g.cfg.Connections {
-		desc[cc.Name] = cc.Description
-	}
 	infos := make([]connectionInfo, 0, len(g.names))
 	var b strings.Builder
 	for _, n := range g.names {
 		conn := g.conns[n]
-		info := connectionInfo{Name: n, Kind: conn.Kind(), Labels: conn.Labels(), Description: desc[n]}
+		info := connectionInfo{Name: n, Kind: conn.Kind(), Labels: conn.Labels()}
+		if cc, ok := g.cfg.Connection(n); ok {
+			info.Description = cc.Description
+		}
 		if info.Labels == nil {
 			info.Labels = map[string]string{}
 		}
-		for _, t := range g.catalog.All() {
-			if kindIn(conn.Kind(), t.Kinds) && g.visible(ctx, p, t, conn) {
-				info.Tools = append(info.Tools, t.Name)
-			}
-		}
+		info.Tools = g.toolsOn(ctx, p, conn)
 		if len(info.Tools) == 0 {
 			continue
 		}

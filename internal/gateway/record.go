@@ -131,6 +131,9 @@ func (g *Gateway) intentEvent(c *Call) (recorder.Event, error) {
 // maskedArgs are the call's arguments as recorded: literal values in SQL
 // text or parameters can be personal data, so they pass the masker.
 func (g *Gateway) maskedArgs(c *Call) map[string]any {
+	if c.maskedArgs != nil {
+		return c.maskedArgs // the approval request and the intent both need them
+	}
 	args := c.Op.Args
 	if args == nil {
 		args = c.Arguments
@@ -142,16 +145,13 @@ func (g *Gateway) maskedArgs(c *Call) map[string]any {
 	if c.Connection != nil {
 		conn = c.Connection.Name()
 	}
-	if m, ok := maskJSONMap(g, conn, args); ok {
-		return m
-	}
-	return map[string]any{"withheld": "the arguments could not be masked"}
-}
-
-func maskJSONMap(g *Gateway, conn string, args map[string]any) (map[string]any, bool) {
 	v, _ := g.masker.JSON(conn, args)
 	m, ok := v.(map[string]any)
-	return m, ok
+	if !ok {
+		m = map[string]any{"withheld": "the arguments could not be masked"}
+	}
+	c.maskedArgs = m
+	return m
 }
 
 // Session describes an MCP session for the record.

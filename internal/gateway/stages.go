@@ -93,13 +93,9 @@ func kindIn(k string, kinds []string) bool {
 	return false
 }
 
+// usable names the connections p may use t on, for a refusal's message.
 func (g *Gateway) usable(ctx context.Context, p identity.Principal, t *tools.Tool) []string {
-	var out []string
-	for _, n := range g.names {
-		if kindIn(g.conns[n].Kind(), t.Kinds) && g.visible(ctx, p, t, g.conns[n]) {
-			out = append(out, n)
-		}
-	}
+	out := g.usableOn(ctx, p, t)
 	if len(out) == 0 {
 		return []string{"(none)"}
 	}
@@ -194,11 +190,8 @@ func (g *Gateway) limit() Stage {
 
 func (g *Gateway) limitsFor(c *Call) connectors.Limits {
 	cl := g.cfg.Limits
-	for i := range g.cfg.Connections {
-		if g.cfg.Connections[i].Name == c.Connection.Name() {
-			cl = g.cfg.Connections[i].Limits
-			break
-		}
+	if cc, ok := g.cfg.Connection(c.Connection.Name()); ok {
+		cl = cc.Limits
 	}
 	lim := connectors.Limits{MaxRows: cl.MaxRows, MaxBytes: cl.MaxResultBytes, Timeout: cl.StatementTimeout.D()}
 	if v, ok := c.Op.Args[tools.ArgMaxRows].(float64); ok && v > 0 {

@@ -59,13 +59,7 @@ func (g *Gateway) VisibleTools(ctx context.Context, p identity.Principal) []Tool
 			}
 			continue
 		}
-		var conns []string
-		for _, n := range g.names {
-			if kindIn(g.conns[n].Kind(), t.Kinds) && g.visible(ctx, p, t, g.conns[n]) {
-				conns = append(conns, n)
-			}
-		}
-		if len(conns) > 0 {
+		if conns := g.usableOn(ctx, p, t); len(conns) > 0 {
 			out = append(out, ToolView{Tool: t, Connections: conns})
 		}
 	}
@@ -78,20 +72,32 @@ func (g *Gateway) ToolVisible(ctx context.Context, p identity.Principal, t *tool
 	if !t.NeedsConnection() {
 		return g.visible(ctx, p, t, nil)
 	}
+	return len(g.usableOn(ctx, p, t)) > 0
+}
+
+// usableOn lists the connections, by name, that p may use t on.
+func (g *Gateway) usableOn(ctx context.Context, p identity.Principal, t *tools.Tool) []string {
+	var out []string
 	for _, n := range g.names {
 		if kindIn(g.conns[n].Kind(), t.Kinds) && g.visible(ctx, p, t, g.conns[n]) {
-			return true
+			out = append(out, n)
 		}
 	}
-	return false
+	return out
+}
+
+// toolsOn lists the tools, by name, that p may use on conn.
+func (g *Gateway) toolsOn(ctx context.Context, p identity.Principal, conn connectors.Connection) []string {
+	var out []string
+	for _, t := range g.catalog.All() {
+		if kindIn(conn.Kind(), t.Kinds) && g.visible(ctx, p, t, conn) {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 // ToolVisibleOn reports whether p may use any tool on conn.
 func (g *Gateway) ToolVisibleOn(ctx context.Context, p identity.Principal, conn connectors.Connection) bool {
-	for _, t := range g.catalog.All() {
-		if kindIn(conn.Kind(), t.Kinds) && g.visible(ctx, p, t, conn) {
-			return true
-		}
-	}
-	return false
+	return len(g.toolsOn(ctx, p, conn)) > 0
 }
