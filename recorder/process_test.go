@@ -21,12 +21,13 @@ import (
 // Environment of the helper processes: the tests below re-execute the test
 // binary to get real, independent gateway processes.
 const (
-	envHelper = "AIRLOCK_RECORDER_HELPER" // "writer" or "crash"
-	envDriver = "AIRLOCK_RECORDER_DRIVER"
-	envDSN    = "AIRLOCK_RECORDER_DSN"
-	envSeed   = "AIRLOCK_RECORDER_SEED" // signing key seed, hex
-	envName   = "AIRLOCK_RECORDER_NAME"
-	envCount  = "AIRLOCK_RECORDER_COUNT"
+	envHelper  = "AIRLOCK_RECORDER_HELPER" // "writer" or "crash"
+	envDriver  = "AIRLOCK_RECORDER_DRIVER"
+	envDSN     = "AIRLOCK_RECORDER_DSN"
+	envSeed    = "AIRLOCK_RECORDER_SEED" // signing key seed, hex
+	envName    = "AIRLOCK_RECORDER_NAME"
+	envCount   = "AIRLOCK_RECORDER_COUNT"
+	envJournal = "AIRLOCK_RECORDER_JOURNAL"
 )
 
 // TestHelperProcess is not a test: it is the body of the helper processes.
@@ -45,7 +46,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r, err := New(ctx, st, Options{SigningKey: ed25519.NewKeyFromSeed(seed), CheckpointEvery: 100})
+	r, err := New(ctx, st, Options{SigningKey: ed25519.NewKeyFromSeed(seed), CheckpointEvery: 100, Journal: os.Getenv(envJournal)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,13 @@ func TestHelperProcess(t *testing.T) {
 				defer wg.Done()
 				for i := 0; ; i++ {
 					in, _ := callEvents(name, "alice", w*1_000_000+i)
-					seq, err := r.Append(ctx, in)
+					var seq int64
+					var err error
+					if r.j != nil {
+						err = r.Write(ctx, in) // durable in the journal; no seq yet
+					} else {
+						seq, err = r.Append(ctx, in)
+					}
 					if err != nil {
 						fmt.Fprintln(os.Stderr, err)
 						os.Exit(3)
@@ -97,10 +104,13 @@ func TestHelperProcess(t *testing.T) {
 	}
 }
 
-func helper(t *testing.T, mode, driver, dsn string, key ed25519.PrivateKey, name string, count int) *exec.Cmd {
+func helper(t *testing.T, mode, driver, dsn string, key ed25519.PrivateKey, name string, count int, journal ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envHelper+"="+mode, envDriver+"="+driver, envDSN+"="+dsn,
 		envSeed+"="+hex.EncodeToString(key.Seed()), envName+"="+name, envCount+"="+strconv.Itoa(count))
+	if len(journal) > 0 {
+		cmd.Env = append(cmd.Env, envJournal+"="+journal[0])
+	}
 	cmd.Stderr = os.Stderr
 	return cmd
 }

@@ -41,6 +41,22 @@ type Options struct {
 	PurgeInterval time.Duration
 	// Log receives operational messages (never payloads). Nil: none.
 	Log *zap.Logger
+	// Journal, when set, is a directory for this process's write-ahead
+	// journal: Write, Enqueue and Append are durable once their event is
+	// in the journal, and events move into the store in batches every
+	// IngestDelay. Journals left by a process that died are moved into
+	// the store by New. Empty: every event is committed to the store
+	// before it is acknowledged.
+	Journal string
+	// JournalFsync makes every journal write survive power loss
+	// (fdatasync per group of writes), not only a crash of the process.
+	JournalFsync bool
+	// IngestDelay is how long journaled events wait to be batched into
+	// the store (5ms): a bound on how late readers of the store see them.
+	IngestDelay time.Duration
+	// MaxPending bounds the journaled events not yet in the store
+	// (100000). Past it, appends fail: the store is not keeping up.
+	MaxPending int
 }
 
 // Recorder appends events to the audit chain. Appends from many goroutines
@@ -69,6 +85,17 @@ type Recorder struct {
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced after every commit
 
+	// Journal mode (Options.Journal): j is the journal, pending the events
+	// written to it and not yet in the store, in journal order (guarded by
+	// j.mu, which orders both).
+	j          *journal
+	pending    []*request
+	jclosed    bool
+	ingestWake chan struct{}
+	ingestNow  chan struct{}
+	ingestStop chan struct{}
+	ingestDone chan struct{}
+
 	stopRetention context.CancelFunc
 	finalErr      error // the final checkpoint's, reported by Close
 	started       time.Time
@@ -80,6 +107,10 @@ type request struct {
 	body  []byte
 	async bool // nobody waits on done
 	done  chan result
+	// jfile and jend place a journaled event: its file and the offset
+	// after its frame.
+	jfile string
+	jend  int64
 }
 
 type result struct {
@@ -108,6 +139,12 @@ func New(ctx context.Context, log store.AuditLog, opt Options) (*Recorder, error
 	if opt.PurgeInterval <= 0 {
 		opt.PurgeInterval = time.Hour
 	}
+	if opt.IngestDelay <= 0 {
+		opt.IngestDelay = 5 * time.Millisecond
+	}
+	if opt.MaxPending <= 0 {
+		opt.MaxPending = 100000
+	}
 	zl := opt.Log
 	if zl == nil {
 		zl = zap.NewNop()
@@ -125,6 +162,19 @@ func New(ctx context.Context, log store.AuditLog, opt Options) (*Recorder, error
 		started:  time.Now(),
 	}
 	r.idle = sync.NewCond(&r.qmu)
+	if opt.Journal != "" {
+		if err := r.recoverJournals(ctx); err != nil {
+			return nil, err
+		}
+		j, err := openJournal(opt.Journal, opt.JournalFsync)
+		if err != nil {
+			return nil, err
+		}
+		r.j = j
+		r.ingestWake, r.ingestNow = make(chan struct{}, 1), make(chan struct{}, 1)
+		r.ingestStop, r.ingestDone = make(chan struct{}), make(chan struct{})
+		go r.ingestLoop()
+	}
 	go r.ticker()
 	if opt.Retention > 0 {
 		rctx, cancel := context.WithCancel(context.Background())
@@ -163,7 +213,12 @@ func (r *Recorder) Append(ctx context.Context, ev Event) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s: %w", ErrNotRecorded, ev.Type, err)
 	}
-	if err := r.submit(req); err != nil {
+	if r.j != nil {
+		err = r.journalWrite(req, true)
+	} else {
+		err = r.submit(req)
+	}
+	if err != nil {
 		return 0, err
 	}
 	select {
@@ -179,6 +234,23 @@ func (r *Recorder) Append(ctx context.Context, ev Event) (int64, error) {
 	}
 }
 
+// Write records ev durably and returns. With a journal, the event is
+// durable once it is in the journal, and it joins the chain at the next
+// ingestion (within IngestDelay); without one, Write is Append. The
+// gateway writes a call's intent this way: it must be durable before the
+// call runs, not yet readable.
+func (r *Recorder) Write(ctx context.Context, ev Event) error {
+	if r.j == nil {
+		_, err := r.Append(ctx, ev)
+		return err
+	}
+	req, err := r.prepare(ctx, ev)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, ev.Type, err)
+	}
+	return r.journalWrite(req, false)
+}
+
 // Enqueue queues ev for the next group commit and returns without waiting
 // for it to be durable. It suits events written after the fact, such as a
 // call's result: the call has run whatever happens, and a crash before the
@@ -191,6 +263,10 @@ func (r *Recorder) Enqueue(ev Event) error {
 		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, ev.Type, err)
 	}
 	req.async = true
+	if r.j != nil {
+		// One system call: the result is as durable as the intent.
+		return r.journalWrite(req, false)
+	}
 	return r.submit(req)
 }
 
@@ -220,9 +296,14 @@ func (r *Recorder) prepare(ctx context.Context, ev Event) (*request, error) {
 	if ev.Type == TypeCallIntent {
 		rec.Tool, rec.Connection, rec.Decision = searchColumns(top)
 	}
+	return newRequest(ctx, rec), nil
+}
+
+// newRequest computes the position-independent part of rec's hash.
+func newRequest(ctx context.Context, rec store.Record) *request {
 	b := body(recordFields{time: rec.Time, typ: rec.Type, version: rec.Version, callID: rec.CallID,
-		sessionID: rec.SessionID, subject: rec.Subject, verified: rec.Verified, data: data})
-	return &request{ctx: ctx, rec: rec, body: b, done: make(chan result, 1)}, nil
+		sessionID: rec.SessionID, subject: rec.Subject, verified: rec.Verified, data: rec.Data})
+	return &request{ctx: ctx, rec: rec, body: b, done: make(chan result, 1)}
 }
 
 // searchColumns extracts an intent's tool, connection and decision
@@ -245,6 +326,7 @@ func (r *Recorder) Close() error {
 		r.qmu.Lock()
 		r.closed = true
 		r.qmu.Unlock()
+		jerr := r.closeJournal()
 		if r.stopRetention != nil {
 			r.stopRetention()
 		}
@@ -256,7 +338,7 @@ func (r *Recorder) Close() error {
 		}
 		r.leading = true
 		r.qmu.Unlock()
-		r.finalErr = r.commit(nil, true)
+		r.finalErr = errors.Join(jerr, r.commit(nil, true))
 	})
 	return r.finalErr
 }

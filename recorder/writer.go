@@ -158,6 +158,13 @@ func (r *Recorder) commit(batch []*request, final bool) error {
 		}
 		return err
 	}
+	r.committed(h, live, first)
+	return nil
+}
+
+// committed answers the callers of a committed batch whose first event
+// got seq first, and wakes what waits for commits.
+func (r *Recorder) committed(h store.Head, live []*request, first int64) {
 	for i, q := range live {
 		q.done <- result{seq: first + int64(i)}
 	}
@@ -168,7 +175,6 @@ func (r *Recorder) commit(batch []*request, final bool) error {
 	close(r.wake)
 	r.wake = make(chan struct{})
 	r.wakeMu.Unlock()
-	return nil
 }
 
 // build chains the batch onto head h and adds a checkpoint if due. It runs

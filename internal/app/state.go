@@ -52,6 +52,7 @@ func openState(ctx context.Context, cfg *config.Config, masker *mask.Engine, log
 	rec, err := recorder.New(ctx, st, recorder.Options{
 		SigningKey: key, CheckpointEvery: cfg.Recorder.CheckpointEvery, CheckpointInterval: cfg.Recorder.CheckpointInterval.D(),
 		Retention: cfg.Recorder.Retention.D(), Log: log.Named("recorder"),
+		Journal: cfg.Recorder.JournalDir(cfg.Store), JournalFsync: cfg.Store.Durability == string(store.DurabilityFsync),
 		Masker: recorder.MaskerFunc(func(s string) string { t, _ := masker.Text(s); return t }),
 	})
 	if err != nil {

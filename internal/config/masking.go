@@ -57,6 +57,9 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.Policy.Dir)
 	abs(&c.Recorder.SigningKey)
+	if c.Recorder.Journal != "off" {
+		abs(&c.Recorder.Journal)
+	}
 	for i := range c.Recorder.Sinks {
 		abs(&c.Recorder.Sinks[i].Path)
 	}

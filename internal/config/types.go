@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the whole of airlock.yaml.
 type Config struct {
@@ -208,6 +211,27 @@ type Recorder struct {
 	Retention Duration `yaml:"retention"`
 	// Sinks export every event to a SIEM, each from its own cursor.
 	Sinks []Sink `yaml:"sinks"`
+	// Journal is the directory of the write-ahead journal: a call waits
+	// for its intent to reach the journal (one write, or one fdatasync
+	// with store.durability fsync), and events move into the store in
+	// batches a few milliseconds later. Empty: beside the SQLite file
+	// (<file>.journal), none for postgres, whose replicas may not keep
+	// local disks. "off": every event waits for a store commit.
+	Journal string `yaml:"journal"`
+}
+
+// JournalDir is the journal directory for store st, or "" for none.
+func (r Recorder) JournalDir(st Store) string {
+	switch {
+	case r.Journal == "off":
+		return ""
+	case r.Journal != "":
+		return r.Journal
+	case st.Driver == "sqlite" && st.Resolved() != "" && !strings.HasPrefix(st.Resolved(), ":memory:") &&
+		!strings.HasPrefix(st.Resolved(), "file:"):
+		return st.Resolved() + ".journal"
+	}
+	return ""
 }
 
 // Sink is one export destination.

@@ -181,8 +181,8 @@ func TestUnknownToolIsAProtocolError(t *testing.T) {
 
 type failingRecorder struct{ enqueued int }
 
-func (f *failingRecorder) Append(context.Context, recorder.Event) (int64, error) {
-	return 0, errors.New("disk full")
+func (f *failingRecorder) Write(context.Context, recorder.Event) error {
+	return errors.New("disk full")
 }
 func (f *failingRecorder) Enqueue(recorder.Event) error { f.enqueued++; return nil }
 

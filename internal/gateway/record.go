@@ -10,11 +10,12 @@ import (
 	"github.com/airlockhq/airlock/recorder"
 )
 
-// Recorder is where the record stage writes: Append returns once the event
-// is durable; Enqueue queues it (results and refusals, which follow an
-// intent or need no wait).
+// Recorder is where the record stage writes: Write returns once the event
+// is durable (the intent); Enqueue hands it over without waiting for the
+// store (results and refusals, which follow an intent or need no wait).
 type Recorder interface {
-	Append(ctx context.Context, ev recorder.Event) (int64, error)
+	// Write returns once ev is durable (it may join the chain later).
+	Write(ctx context.Context, ev recorder.Event) error
 	Enqueue(ev recorder.Event) error
 }
 
@@ -46,7 +47,7 @@ func (g *Gateway) writeIntent(ctx context.Context, c *Call) error {
 	}
 	ev, err := g.intentEvent(c)
 	if err == nil {
-		_, err = g.rec.Append(ctx, ev)
+		err = g.rec.Write(ctx, ev)
 	}
 	if err != nil {
 		r := refuse(c, RefusedInternal, "the call was not run: it could not be recorded, and nothing runs unrecorded (call %s)", c.ID)

@@ -108,10 +108,20 @@ func (p *Postgres) Cursor(ctx context.Context, sink string) (int64, error) {
 
 // SetCursor implements AuditLog.
 func (p *Postgres) SetCursor(ctx context.Context, sink string, seq int64) error {
-	_, err := p.pool.Exec(ctx, `INSERT INTO audit_sink_cursors (sink, seq, updated) VALUES ($1, $2, $3)
-ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq, updated = excluded.updated`, sink, seq, time.Now().UTC())
+	_, err := p.pool.Exec(ctx, pgSetCursorSQL, sink, seq, time.Now().UTC())
 	if err != nil {
 		return fmt.Errorf("store: set cursor %s: %w", sink, err)
+	}
+	return nil
+}
+
+const pgSetCursorSQL = `INSERT INTO audit_sink_cursors (sink, seq, updated) VALUES ($1, $2, $3)
+ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq, updated = excluded.updated`
+
+// DeleteCursor implements AuditLog.
+func (p *Postgres) DeleteCursor(ctx context.Context, name string) error {
+	if _, err := p.pool.Exec(ctx, "DELETE FROM audit_sink_cursors WHERE sink = $1", name); err != nil {
+		return fmt.Errorf("store: delete cursor %s: %w", name, err)
 	}
 	return nil
 }

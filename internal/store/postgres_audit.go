@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -36,7 +37,7 @@ func (p *Postgres) Append(ctx context.Context, build func(Head) (Batch, error)) 
 	if err != nil {
 		return Head{}, err
 	}
-	if len(b.Records) == 0 && b.Checkpoint == nil {
+	if len(b.Records) == 0 && b.Checkpoint == nil && b.Cursor == nil {
 		return h, nil
 	}
 	if err := checkBatch(h, b); err != nil {
@@ -50,6 +51,11 @@ func (p *Postgres) Append(ctx context.Context, build func(Head) (Batch, error)) 
 		if _, err := tx.Exec(ctx, "INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5)",
 			c.Seq, c.Hash, c.Time.UTC(), c.KeyID, c.Signature); err != nil {
 			return Head{}, fmt.Errorf("store: append: checkpoint: %w", err)
+		}
+	}
+	if c := b.Cursor; c != nil {
+		if _, err := tx.Exec(ctx, pgSetCursorSQL, c.Name, c.Value, time.Now().UTC()); err != nil {
+			return Head{}, fmt.Errorf("store: append: cursor: %w", err)
 		}
 	}
 	if sh := b.Signed; sh != nil {

@@ -32,8 +32,8 @@ type SQLite struct {
 // sqliteStmts are the append path's statements, prepared once on the
 // writer connection: parsing SQL would cost more than the insert.
 type sqliteStmts struct {
-	head, cp, upd, updSigned *sql.Stmt
-	ins                      map[int]*sql.Stmt // by rows per statement: insertSizes
+	head, cp, upd, updSigned, cursor *sql.Stmt
+	ins                              map[int]*sql.Stmt // by rows per statement: insertSizes
 }
 
 // walCheckpointEvery is how often the WAL is copied into the database
@@ -103,7 +103,10 @@ func openSQLite(ctx context.Context, dsn string, o options) (*SQLite, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
+	// Readers stay open: database/sql keeps two idle by default, and
+	// reopening one costs a connection and its prepared statements.
 	s.r.SetMaxOpenConns(4)
+	s.r.SetMaxIdleConns(4)
 	s.ck.SetMaxOpenConns(1)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.checkpointWAL()
@@ -127,6 +130,7 @@ func (s *SQLite) prepare(ctx context.Context) error {
 	s.stmts = sqliteStmts{
 		ins:       ins,
 		head:      prep(sqliteHeadSQL),
+		cursor:    prep(sqliteSetCursorSQL),
 		cp:        prep("INSERT INTO audit_checkpoints (seq, hash, time_us, key_id, signature) VALUES (?, ?, ?, ?, ?)"),
 		upd:       prep("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"),
 		updSigned: prep("UPDATE audit_head SET seq = ?, hash = ?, signed_seq = ?, signed_hash = ?, signed_time_us = ?, signed_key_id = ?, signed_signature = ? WHERE id = 1"),
@@ -227,10 +231,20 @@ func (s *SQLite) Cursor(ctx context.Context, sink string) (int64, error) {
 
 // SetCursor implements AuditLog.
 func (s *SQLite) SetCursor(ctx context.Context, sink string, seq int64) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO audit_sink_cursors (sink, seq, updated_us) VALUES (?, ?, ?)
-ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq, updated_us = excluded.updated_us`, sink, seq, time.Now().UnixMicro())
+	_, err := s.w.ExecContext(ctx, sqliteSetCursorSQL, sink, seq, time.Now().UnixMicro())
 	if err != nil {
 		return fmt.Errorf("store: set cursor %s: %w", sink, err)
+	}
+	return nil
+}
+
+const sqliteSetCursorSQL = `INSERT INTO audit_sink_cursors (sink, seq, updated_us) VALUES (?, ?, ?)
+ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq, updated_us = excluded.updated_us`
+
+// DeleteCursor implements AuditLog.
+func (s *SQLite) DeleteCursor(ctx context.Context, name string) error {
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM audit_sink_cursors WHERE sink = ?", name); err != nil {
+		return fmt.Errorf("store: delete cursor %s: %w", name, err)
 	}
 	return nil
 }

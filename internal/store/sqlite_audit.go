@@ -41,7 +41,7 @@ func (s *SQLite) Append(ctx context.Context, build func(Head) (Batch, error)) (H
 	if err != nil {
 		return Head{}, err
 	}
-	if len(b.Records) == 0 && b.Checkpoint == nil {
+	if len(b.Records) == 0 && b.Checkpoint == nil && b.Cursor == nil {
 		return h, nil
 	}
 	if err := checkBatch(h, b); err != nil {
@@ -54,6 +54,11 @@ func (s *SQLite) Append(ctx context.Context, build func(Head) (Batch, error)) (H
 	if c := b.Checkpoint; c != nil {
 		if _, err := st(s.stmts.cp).ExecContext(ctx, c.Seq, c.Hash, c.Time.UnixMicro(), c.KeyID, c.Signature); err != nil {
 			return Head{}, fmt.Errorf("store: append: checkpoint: %w", err)
+		}
+	}
+	if c := b.Cursor; c != nil {
+		if _, err := st(s.stmts.cursor).ExecContext(ctx, c.Name, c.Value, time.Now().UnixMicro()); err != nil {
+			return Head{}, fmt.Errorf("store: append: cursor: %w", err)
 		}
 	}
 	if sh := b.Signed; sh != nil {

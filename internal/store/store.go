@@ -44,6 +44,8 @@ type AuditLog interface {
 	Cursor(ctx context.Context, sink string) (int64, error)
 	// SetCursor records that sink delivered everything up to seq.
 	SetCursor(ctx context.Context, sink string, seq int64) error
+	// DeleteCursor forgets a cursor that is no longer used.
+	DeleteCursor(ctx context.Context, name string) error
 	// LegalHold reports whether purging is suspended.
 	LegalHold(ctx context.Context) (bool, error)
 	// SetLegalHold sets or clears the legal hold.
@@ -99,6 +101,16 @@ type Batch struct {
 	Records    []Record
 	Checkpoint *Checkpoint // must cover the last record (or head.Seq)
 	Signed     *Checkpoint // the signed head, written with Checkpoint
+	// Cursor, when set, is stored in the same transaction: a writer that
+	// moves records from a journal marks how far it got, so a restart
+	// neither loses nor repeats any of them.
+	Cursor *CursorPosition
+}
+
+// CursorPosition names a cursor and its new value.
+type CursorPosition struct {
+	Name  string
+	Value int64
 }
 
 // Query selects events or sessions. Zero fields do not filter. Tool,

@@ -57,6 +57,7 @@ type common struct {
 	signingKey  string
 	json        bool
 	by          string
+	journal     string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -69,6 +70,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.signingKey, "signing-key", "", "the recorder's signing key (PEM)")
 	fs.BoolVar(&c.json, "json", false, "machine-readable output")
 	fs.StringVar(&c.by, "by", "", "who runs this (recorded by hold and purge)")
+	fs.StringVar(&c.journal, "journal", "", "the gateway's journal directory (default: <store-dsn>.journal for sqlite)")
 }
 
 func (c *common) open(ctx context.Context) (store.Store, error) {
@@ -81,6 +83,14 @@ func (c *common) open(ctx context.Context) (store.Store, error) {
 		}
 	}
 	return store.Open(ctx, c.driver, c.dsn)
+}
+
+// journalDir is where the gateway's journal is, if it has one.
+func (c *common) journalDir() string {
+	if c.journal != "" || (c.driver != "sqlite" && c.driver != "") {
+		return c.journal
+	}
+	return c.dsn + ".journal"
 }
 
 func (c *common) keys() ([]ed25519.PublicKey, error) {

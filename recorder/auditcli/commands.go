@@ -166,6 +166,15 @@ func verify(ctx context.Context, st store.Store, c *common, requireSealed bool, 
 		fmt.Fprintf(stderr, "audit verify: %v\n", err)
 		return exitFailure
 	}
+	if dir := c.journalDir(); dir != "" {
+		files, events, err := recorder.Stranded(ctx, st, dir)
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("journal %s not read: %v", dir, err))
+		}
+		if events > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d events in %d journal file(s) of a stopped gateway are not in the store yet (%s): they are stored when the gateway next starts", events, files, dir))
+		}
+	}
 	if c.json {
 		_ = writeJSON(stdout, rep)
 	} else {

@@ -1,0 +1,344 @@
+package recorder
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/airlockhq/airlock/internal/store"
+)
+
+// A journal is one process's append-only file of events that are durable
+// but not yet in the store. A write(2) that returned has its bytes in the
+// kernel, so they survive kill -9; with fsync on, fdatasync makes them
+// survive power loss too. The calls wait for that one system call instead
+// of a database commit, and the ingester moves the events into the chain
+// in large batches, recording in the same transaction how far into the
+// file it got. The file is locked (flock) while its process lives, so a
+// later process recovers exactly the journals whose owner died.
+//
+// Each frame is: length (uint32, little endian) of the payload, CRC-32C of
+// the payload, payload. A torn or corrupt frame ends the file: a write
+// that did not complete was never acknowledged.
+type journal struct {
+	dir   string
+	fsync bool
+
+	mu   sync.Mutex // guards f, name, size, buf
+	f    *os.File
+	name string
+	size int64
+	buf  []byte
+
+	syncMu sync.Mutex // one fdatasync at a time; callers behind it share the next
+	synced int64      // guarded by syncMu; bytes of f known to be on disk
+}
+
+const (
+	journalExt      = ".journal"
+	journalFrameHdr = 8
+	// journalMaxFrame bounds one event; payloads are cut at MaxString
+	// long before this.
+	journalMaxFrame = 64 << 20
+	// journalRotateAt is the size from which a fully ingested file is
+	// replaced by a new one.
+	journalRotateAt = 64 << 20
+	cursorPrefix    = "journal:"
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// openJournal creates and locks a new journal file in dir.
+func openJournal(dir string, fsync bool) (*journal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("recorder: journal: %w", err)
+	}
+	j := &journal{dir: dir, fsync: fsync}
+	if err := j.create(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *journal) create() error {
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	name := fmt.Sprintf("%d-%s%s", time.Now().UnixNano(), hex.EncodeToString(rnd[:]), journalExt)
+	f, err := os.OpenFile(filepath.Join(j.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("recorder: journal: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("recorder: journal: lock %s: %w", name, err)
+	}
+	if j.fsync {
+		// The new name must survive power loss with the bytes written to it.
+		if err := syncDir(j.dir); err != nil {
+			_ = f.Close()
+			return err
+		}
+	}
+	j.f, j.name, j.size = f, name, 0
+	j.syncMu.Lock()
+	j.synced = 0
+	j.syncMu.Unlock()
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("recorder: journal: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("recorder: journal: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// writeLocked appends one frame holding rec. The caller holds j.mu, so the
+// order of frames is the order of the caller's queue. It returns the
+// file's size after the frame.
+func (j *journal) writeLocked(rec *store.Record) (int64, error) {
+	j.buf = encodeJournalFrame(j.buf[:0], rec)
+	if len(j.buf) > journalMaxFrame {
+		return 0, fmt.Errorf("recorder: journal: event of %d bytes is too large", len(j.buf))
+	}
+	if _, err := j.f.Write(j.buf); err != nil {
+		// A short write leaves a torn frame that ends the file for
+		// recovery: nothing after it can be trusted, so stop writing here.
+		return 0, fmt.Errorf("recorder: journal: write %s: %w", j.name, err)
+	}
+	j.size += int64(len(j.buf))
+	return j.size, nil
+}
+
+// sync makes the file durable up to end when the journal is in fsync
+// mode; callers queued behind one fdatasync are covered by the next.
+func (j *journal) sync(f *os.File, end int64) error {
+	if !j.fsync {
+		return nil
+	}
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	if j.synced >= end {
+		return nil
+	}
+	j.mu.Lock()
+	size, cur := j.size, j.f
+	j.mu.Unlock()
+	if cur != f {
+		return nil // rotated: the old file was fully ingested first
+	}
+	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		return fmt.Errorf("recorder: journal: fdatasync: %w", err)
+	}
+	j.synced = size
+	return nil
+}
+
+// rotateLocked replaces the current file by a new one and deletes it.
+// Only called when every frame of it is in the store.
+func (j *journal) rotateLocked() (old string, err error) {
+	prev, prevName := j.f, j.name
+	if err := j.create(); err != nil {
+		return "", err
+	}
+	_ = os.Remove(filepath.Join(j.dir, prevName))
+	_ = prev.Close()
+	return prevName, nil
+}
+
+// close closes the file and, when everything in it is in the store,
+// deletes it.
+func (j *journal) close(ingested bool) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	if ingested {
+		_ = os.Remove(filepath.Join(j.dir, j.name))
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+// encodeJournalFrame appends rec's position-independent fields (what
+// prepare computed: the chain position is assigned at ingestion).
+func encodeJournalFrame(b []byte, rec *store.Record) []byte {
+	start := len(b)
+	b = append(b, make([]byte, journalFrameHdr)...)
+	b = append(b, 1) // payload version
+	b = binary.AppendVarint(b, rec.Time.UnixMicro())
+	b = binary.AppendUvarint(b, uint64(rec.Version))
+	verified := byte(0)
+	if rec.Verified {
+		verified = 1
+	}
+	b = append(b, verified)
+	for _, s := range [...]string{rec.Type, rec.CallID, rec.SessionID, rec.Subject, rec.Tool, rec.Connection, rec.Decision} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(rec.Data)))
+	b = append(b, rec.Data...)
+	payload := b[start+journalFrameHdr:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(payload, crcTable))
+	return b
+}
+
+var errBadFrame = errors.New("malformed journal frame")
+
+func decodeJournalPayload(p []byte) (store.Record, error) {
+	var rec store.Record
+	if len(p) < 1 || p[0] != 1 {
+		return rec, errBadFrame
+	}
+	p = p[1:]
+	t, n := binary.Varint(p)
+	if n <= 0 {
+		return rec, errBadFrame
+	}
+	p = p[n:]
+	v, n := binary.Uvarint(p)
+	if n <= 0 || len(p) < n+1 {
+		return rec, errBadFrame
+	}
+	rec.Time, rec.Version, rec.Verified = time.UnixMicro(t).UTC(), int(v), p[n] == 1
+	p = p[n+1:]
+	str := func() (string, bool) {
+		l, n := binary.Uvarint(p)
+		if n <= 0 || uint64(len(p)-n) < l {
+			return "", false
+		}
+		s := string(p[n : n+int(l)])
+		p = p[n+int(l):]
+		return s, true
+	}
+	for _, dst := range [...]*string{&rec.Type, &rec.CallID, &rec.SessionID, &rec.Subject, &rec.Tool, &rec.Connection, &rec.Decision} {
+		s, ok := str()
+		if !ok {
+			return rec, errBadFrame
+		}
+		*dst = s
+	}
+	data, ok := str()
+	if !ok || len(p) != 0 {
+		return rec, errBadFrame
+	}
+	rec.Data = []byte(data)
+	return rec, nil
+}
+
+// journalEntry is one recovered frame and the file offset after it.
+type journalEntry struct {
+	rec store.Record
+	end int64
+}
+
+// readJournal returns the frames of f after offset, stopping at the end
+// of the file or at the first torn or corrupt frame.
+func readJournal(f *os.File, offset int64) ([]journalEntry, error) {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReaderSize(f, 1<<16)
+	var out []journalEntry
+	var hdr [journalFrameHdr]byte
+	pos := offset
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return out, nil // end, or a torn header
+		}
+		n := binary.LittleEndian.Uint32(hdr[0:4])
+		if n == 0 || n > journalMaxFrame {
+			return out, nil
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			return out, nil
+		}
+		if crc32.Checksum(p, crcTable) != binary.LittleEndian.Uint32(hdr[4:8]) {
+			return out, nil
+		}
+		rec, err := decodeJournalPayload(p)
+		if err != nil {
+			return out, nil
+		}
+		pos += journalFrameHdr + int64(n)
+		out = append(out, journalEntry{rec: rec, end: pos})
+	}
+}
+
+// orphanJournals lists the journal files in dir whose owner is gone,
+// opened and locked; the caller closes them.
+func orphanJournals(dir string) ([]*os.File, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recorder: journal: %w", err)
+	}
+	var out []*os.File
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), journalExt) {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // removed by its owner meanwhile
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			_ = f.Close() // a live process owns it
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Stranded counts the events that journals in dir hold beyond what the
+// store has, in files whose gateway is gone (nobody holds their lock).
+// They reach the store when a gateway next starts with this journal
+// directory; until then the store lacks them, which verify reports.
+func Stranded(ctx context.Context, log store.AuditLog, dir string) (files, events int, err error) {
+	fs, err := orphanJournals(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range fs {
+		from, cerr := log.Cursor(ctx, cursorPrefix+filepath.Base(f.Name()))
+		var ents []journalEntry
+		if cerr == nil {
+			ents, cerr = readJournal(f, from)
+		}
+		_ = f.Close()
+		if cerr != nil {
+			err = errors.Join(err, fmt.Errorf("recorder: journal %s: %w", f.Name(), cerr))
+			continue
+		}
+		if len(ents) > 0 {
+			files++
+			events += len(ents)
+		}
+	}
+	return files, events, err
+}
