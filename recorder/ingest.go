@@ -17,10 +17,17 @@ import (
 // without bound.
 var ErrBacklog = errors.New("recorder: the audit store is not keeping up")
 
+// How journalWrite treats an event.
+type journalMode int
+
+const (
+	journalDurable journalMode = iota // durable before returning (fdatasync in fsync mode)
+	journalUrgent                     // durable, and the caller waits for the store: ingest now
+	journalLazy                       // written, not synced: the next sync or the store commit covers it
+)
+
 // journalWrite appends req to the journal and queues it for ingestion.
-// urgent asks the ingester not to wait for more events (a caller waits
-// for the store).
-func (r *Recorder) journalWrite(req *request, urgent bool) error {
+func (r *Recorder) journalWrite(req *request, mode journalMode) error {
 	req.ctx = context.Background() // durable from here on: never dropped
 	j := r.j
 	j.mu.Lock()
@@ -46,13 +53,16 @@ func (r *Recorder) journalWrite(req *request, urgent bool) error {
 	req.jfile, req.jend = j.name, end
 	r.pending = append(r.pending, req)
 	j.mu.Unlock()
+	if mode == journalLazy {
+		end = 0
+	}
 	if err := j.sync(f, end); err != nil {
 		// The frame may reach the store anyway; the caller must still
 		// treat it as not recorded and not run the call.
 		return fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
 	wake := r.ingestWake
-	if urgent {
+	if mode == journalUrgent {
 		wake = r.ingestNow
 	}
 	select {

@@ -214,7 +214,7 @@ func (r *Recorder) Append(ctx context.Context, ev Event) (int64, error) {
 		return 0, fmt.Errorf("%w: %s: %w", ErrNotRecorded, ev.Type, err)
 	}
 	if r.j != nil {
-		err = r.journalWrite(req, true)
+		err = r.journalWrite(req, journalUrgent)
 	} else {
 		err = r.submit(req)
 	}
@@ -248,7 +248,7 @@ func (r *Recorder) Write(ctx context.Context, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, ev.Type, err)
 	}
-	return r.journalWrite(req, false)
+	return r.journalWrite(req, journalDurable)
 }
 
 // Enqueue queues ev for the next group commit and returns without waiting
@@ -264,8 +264,10 @@ func (r *Recorder) Enqueue(ev Event) error {
 	}
 	req.async = true
 	if r.j != nil {
-		// One system call: the result is as durable as the intent.
-		return r.journalWrite(req, false)
+		// One write, no fdatasync: a crash of the process loses nothing,
+		// and with fsync on, the next intent's sync or the store commit
+		// covers it against power loss.
+		return r.journalWrite(req, journalLazy)
 	}
 	return r.submit(req)
 }
