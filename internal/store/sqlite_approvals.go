@@ -65,16 +65,27 @@ func (r sqliteRunner) exec(ctx context.Context, q string, args ...any) (int64, e
 	return res.RowsAffected()
 }
 
+// pointRead detaches the per-call reads (indexed lookups of a few rows)
+// from the caller's cancellation: with a cancellable context, database/sql
+// and the driver each start a goroutine to watch it, costing more than the
+// read. A WAL reader never waits for a writer, so nothing needs cancelling.
+func pointRead(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 func (r sqliteRunner) row(ctx context.Context, q string, args ...any) scanner {
 	if st, ok := r.stmts.get(ctx, r.db, q); ok {
-		return st.QueryRowContext(ctx, args...)
+		return st.QueryRowContext(pointRead(ctx), args...)
 	}
 	return r.db.QueryRowContext(ctx, q, args...)
 }
 
 func (r sqliteRunner) rows(ctx context.Context, q string, args ...any) (apRows, error) {
 	if st, ok := r.stmts.get(ctx, r.db, q); ok {
-		rows, err := st.QueryContext(ctx, args...)
+		rows, err := st.QueryContext(pointRead(ctx), args...)
 		if err != nil {
 			return nil, err
 		}

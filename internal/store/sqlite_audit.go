@@ -27,6 +27,13 @@ func sqliteValues(n int) string {
 
 // Append implements AuditLog.
 func (s *SQLite) Append(ctx context.Context, build func(Head) (Batch, error)) (Head, error) {
+	if err := ctx.Err(); err != nil {
+		return Head{}, fmt.Errorf("store: append: %w", err)
+	}
+	// Past this point the transaction is not cancelled: busy_timeout bounds
+	// the wait for the write lock, and a cancellable context would cost a
+	// watching goroutine in database/sql and in the driver per statement.
+	ctx = context.WithoutCancel(ctx)
 	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock first
 	if err != nil {
 		return Head{}, fmt.Errorf("store: append: begin: %w", err)
