@@ -29,15 +29,50 @@ func (in *Input) toValueCached(c *valueCache) ast.Value {
 		now = time.Now()
 	}
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("principal"), c.principal(in.Principal)),
-		ast.Item(ast.InternedTerm("tool"), c.tool(in.Tool)),
-		ast.Item(ast.InternedTerm("connection"), c.conn(in.Connection)),
-		ast.Item(ast.InternedTerm("arguments"), ast.NewTerm(anyMapValue(in.Arguments))),
-		ast.Item(ast.InternedTerm("action"), ast.NewTerm(actionValue(in.Action, in.ActionDetail))),
-		ast.Item(ast.InternedTerm("grants"), ast.NewTerm(grantsValue(in.Grants))),
-		ast.Item(ast.InternedTerm("now"), ast.StringTerm(now.UTC().Format(time.RFC3339Nano))),
+		ast.Item(kPrincipal, c.principal(in.Principal)),
+		ast.Item(kTool, c.tool(in.Tool)),
+		ast.Item(kConnection, c.conn(in.Connection)),
+		ast.Item(kArguments, ast.NewTerm(anyMapValue(in.Arguments))),
+		ast.Item(kAction, ast.NewTerm(actionValue(in.Action, in.ActionDetail))),
+		ast.Item(kGrants, ast.NewTerm(grantsValue(in.Grants))),
+		ast.Item(kNow, ast.StringTerm(now.UTC().Format(time.RFC3339Nano))),
 	)
 }
+
+// Member names of the input, as terms made once: made per call they were
+// most of the conversion's allocations. Terms are never modified once
+// built, so every input may share them.
+var (
+	kPrincipal     = ast.StringTerm("principal")
+	kTool          = ast.StringTerm("tool")
+	kConnection    = ast.StringTerm("connection")
+	kArguments     = ast.StringTerm("arguments")
+	kAction        = ast.StringTerm("action")
+	kGrants        = ast.StringTerm("grants")
+	kNow           = ast.StringTerm("now")
+	kSubject       = ast.StringTerm("subject")
+	kEmail         = ast.StringTerm("email")
+	kGroups        = ast.StringTerm("groups")
+	kIssuer        = ast.StringTerm("issuer")
+	kClient        = ast.StringTerm("client")
+	kName          = ast.StringTerm("name")
+	kVersion       = ast.StringTerm("version")
+	kVerified      = ast.StringTerm("verified")
+	kFamily        = ast.StringTerm("family")
+	kKind          = ast.StringTerm("kind")
+	kLabels        = ast.StringTerm("labels")
+	kReadOnly      = ast.StringTerm("read_only")
+	kRisk          = ast.StringTerm("risk")
+	kFlags         = ast.StringTerm("flags")
+	kStatements    = ast.StringTerm("statements")
+	kReasons       = ast.StringTerm("reasons")
+	kTablesRead    = ast.StringTerm("tables_read")
+	kTablesWritten = ast.StringTerm("tables_written")
+	kFunctions     = ast.StringTerm("functions")
+	kHasWhere      = ast.StringTerm("has_where")
+	kAccess        = ast.StringTerm("access")
+	kExpiresAt     = ast.StringTerm("expires_at")
+)
 
 // valueCacheMax bounds each map of a valueCache; past it the map starts
 // over rather than grow with every principal ever seen.
@@ -135,9 +170,9 @@ func samePrincipal(a, b identity.Principal) bool {
 // visibleValue is the reduced input of the visible rule.
 func visibleValue(p identity.Principal, t ToolRef, c ConnRef) ast.Value {
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("principal"), ast.NewTerm(principalValue(p))),
-		ast.Item(ast.InternedTerm("tool"), ast.NewTerm(toolValue(t))),
-		ast.Item(ast.InternedTerm("connection"), ast.NewTerm(connValue(c))),
+		ast.Item(kPrincipal, ast.NewTerm(principalValue(p))),
+		ast.Item(kTool, ast.NewTerm(toolValue(t))),
+		ast.Item(kConnection, ast.NewTerm(connValue(c))),
 	)
 }
 
@@ -158,22 +193,22 @@ func strArray(ss []string) *ast.Term {
 
 func principalValue(p identity.Principal) ast.Value {
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("subject"), str(p.Subject)),
-		ast.Item(ast.InternedTerm("email"), str(p.Email)),
-		ast.Item(ast.InternedTerm("groups"), strArray(p.Groups)),
-		ast.Item(ast.InternedTerm("issuer"), str(p.Issuer)),
-		ast.Item(ast.InternedTerm("client"), ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("name"), str(p.Client.Name)),
-			ast.Item(ast.InternedTerm("version"), str(p.Client.Version)),
+		ast.Item(kSubject, str(p.Subject)),
+		ast.Item(kEmail, str(p.Email)),
+		ast.Item(kGroups, strArray(p.Groups)),
+		ast.Item(kIssuer, str(p.Issuer)),
+		ast.Item(kClient, ast.ObjectTerm(
+			ast.Item(kName, str(p.Client.Name)),
+			ast.Item(kVersion, str(p.Client.Version)),
 		)),
-		ast.Item(ast.InternedTerm("verified"), ast.InternedTerm(p.Verified)),
+		ast.Item(kVerified, ast.InternedTerm(p.Verified)),
 	)
 }
 
 func toolValue(t ToolRef) ast.Value {
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("name"), str(t.Name)),
-		ast.Item(ast.InternedTerm("family"), str(t.Family)),
+		ast.Item(kName, str(t.Name)),
+		ast.Item(kFamily, str(t.Family)),
 	)
 }
 
@@ -183,9 +218,9 @@ func connValue(c ConnRef) ast.Value {
 		labels = append(labels, ast.Item(str(k), str(v)))
 	}
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("name"), str(c.Name)),
-		ast.Item(ast.InternedTerm("kind"), str(c.Kind)),
-		ast.Item(ast.InternedTerm("labels"), ast.ObjectTerm(labels...)),
+		ast.Item(kName, str(c.Name)),
+		ast.Item(kKind, str(c.Kind)),
+		ast.Item(kLabels, ast.ObjectTerm(labels...)),
 	)
 }
 
@@ -193,40 +228,45 @@ func actionValue(a *connectors.Action, detail map[string]any) ast.Value {
 	if a == nil && len(detail) == 0 {
 		return ast.Null{}
 	}
-	obj := ast.NewObject()
+	// One NewObject over all members: inserting them one by one grows the
+	// object's map and key slice as it goes. The members connectors.Action
+	// encodes are skipped in detail, so no key comes twice.
+	var buf [12][2]*ast.Term // on the stack unless detail is large
+	items := buf[:0]
 	for k, v := range detail {
 		if !actionKeys[k] {
-			obj.Insert(str(k), ast.NewTerm(anyValue(v)))
+			items = append(items, ast.Item(str(k), ast.NewTerm(anyValue(v))))
 		}
 	}
 	if a == nil {
-		return obj
+		return ast.NewObject(items...)
 	}
 	flags := a.Flags
 	if flags == nil {
 		flags = []string{}
 	}
-	obj.Insert(ast.InternedTerm("read_only"), ast.InternedTerm(a.ReadOnly))
-	obj.Insert(ast.InternedTerm("risk"), str(string(a.Risk)))
-	obj.Insert(ast.InternedTerm("flags"), strArray(flags))
+	items = append(items,
+		ast.Item(kReadOnly, ast.InternedTerm(a.ReadOnly)),
+		ast.Item(kRisk, str(string(a.Risk))),
+		ast.Item(kFlags, strArray(flags)))
 	if len(a.Statements) > 0 {
 		sts := make([]*ast.Term, len(a.Statements))
 		for i, s := range a.Statements {
 			sts[i] = ast.ObjectTerm(
-				ast.Item(ast.InternedTerm("kind"), str(s.Kind)),
-				ast.Item(ast.InternedTerm("read_only"), ast.InternedTerm(s.ReadOnly)),
-				ast.Item(ast.InternedTerm("tables_read"), strArray(s.TablesRead)),
-				ast.Item(ast.InternedTerm("tables_written"), strArray(s.TablesWritten)),
-				ast.Item(ast.InternedTerm("functions"), strArray(s.Functions)),
-				ast.Item(ast.InternedTerm("has_where"), ast.InternedTerm(s.HasWhere)),
+				ast.Item(kKind, str(s.Kind)),
+				ast.Item(kReadOnly, ast.InternedTerm(s.ReadOnly)),
+				ast.Item(kTablesRead, strArray(s.TablesRead)),
+				ast.Item(kTablesWritten, strArray(s.TablesWritten)),
+				ast.Item(kFunctions, strArray(s.Functions)),
+				ast.Item(kHasWhere, ast.InternedTerm(s.HasWhere)),
 			)
 		}
-		obj.Insert(ast.InternedTerm("statements"), ast.ArrayTerm(sts...))
+		items = append(items, ast.Item(kStatements, ast.ArrayTerm(sts...)))
 	}
 	if len(a.Reasons) > 0 {
-		obj.Insert(ast.InternedTerm("reasons"), strArray(a.Reasons))
+		items = append(items, ast.Item(kReasons, strArray(a.Reasons)))
 	}
-	return obj
+	return ast.NewObject(items...)
 }
 
 func grantsValue(gs []Grant) ast.Value {
@@ -236,20 +276,21 @@ func grantsValue(gs []Grant) ast.Value {
 	ts := make([]*ast.Term, len(gs))
 	for i, g := range gs {
 		ts[i] = ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("connection"), str(g.Connection)),
-			ast.Item(ast.InternedTerm("access"), str(g.Access)),
-			ast.Item(ast.InternedTerm("expires_at"), str(g.ExpiresAt.UTC().Format(time.RFC3339Nano))),
+			ast.Item(kConnection, str(g.Connection)),
+			ast.Item(kAccess, str(g.Access)),
+			ast.Item(kExpiresAt, str(g.ExpiresAt.UTC().Format(time.RFC3339Nano))),
 		)
 	}
 	return ast.NewArray(ts...)
 }
 
 func anyMapValue(m map[string]any) ast.Value {
-	obj := ast.NewObject()
+	var buf [8][2]*ast.Term // on the stack unless m is large
+	items := buf[:0]
 	for k, v := range m {
-		obj.Insert(str(k), ast.NewTerm(anyValue(v)))
+		items = append(items, ast.Item(str(k), ast.NewTerm(anyValue(v))))
 	}
-	return obj
+	return ast.NewObject(items...)
 }
 
 // anyValue converts the JSON-shaped values arguments hold; anything else
@@ -281,11 +322,11 @@ func anyValue(v any) ast.Value {
 	case map[string]any:
 		return anyMapValue(x)
 	case map[string]string:
-		obj := ast.NewObject()
+		items := make([][2]*ast.Term, 0, len(x))
 		for k, s := range x {
-			obj.Insert(str(k), str(s))
+			items = append(items, ast.Item(str(k), str(s)))
 		}
-		return obj
+		return ast.NewObject(items...)
 	}
 	if val, err := ast.InterfaceToValue(v); err == nil {
 		return val

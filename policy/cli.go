@@ -110,7 +110,7 @@ func EvalFile(ctx context.Context, e *Engine, inputJSON []byte) (Decision, error
 	if err != nil {
 		return deny(s.hash), err
 	}
-	t, err := s.eval(ctx, &s.decision, in)
+	t, err := s.eval(ctx, s.decision, in)
 	if err != nil {
 		return deny(s.hash), err
 	}

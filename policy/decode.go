@@ -8,6 +8,18 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
+// Member names of the decision, made once rather than per decision.
+var (
+	dAllow           = ast.StringTerm("allow")
+	dRequireApproval = ast.StringTerm("require_approval")
+	dApprovers       = ast.StringTerm("approvers")
+	dReasons         = ast.StringTerm("reasons")
+	dMaxRows         = ast.StringTerm("max_rows")
+	dTimeoutMs       = ast.StringTerm("timeout_ms")
+	dMask            = ast.StringTerm("mask")
+	dResponse        = ast.StringTerm("response")
+)
+
 // decodeDecision reads the decision object. It is strict about types,
 // because a decision the gateway misreads is worse than none: anything
 // malformed is an error, and the call is denied.
@@ -18,44 +30,44 @@ func decodeDecision(t *ast.Term) (Decision, error) {
 	}
 	d := Decision{Reasons: []string{}, Mask: MaskObligation{Response: true}}
 	var err error
-	allowT := obj.Get(ast.InternedTerm("allow"))
+	allowT := obj.Get(dAllow)
 	if allowT == nil {
 		return Decision{}, fmt.Errorf("policy: decision has no allow member")
 	}
 	if d.Allow, err = asBool("allow", allowT); err != nil {
 		return Decision{}, err
 	}
-	if v := obj.Get(ast.InternedTerm("require_approval")); v != nil {
+	if v := obj.Get(dRequireApproval); v != nil {
 		if d.RequireApproval, err = asBool("require_approval", v); err != nil {
 			return Decision{}, err
 		}
 	}
-	if v := obj.Get(ast.InternedTerm("approvers")); v != nil {
+	if v := obj.Get(dApprovers); v != nil {
 		if d.Approvers, err = asStrings("approvers", v); err != nil {
 			return Decision{}, err
 		}
 	}
-	if v := obj.Get(ast.InternedTerm("reasons")); v != nil {
+	if v := obj.Get(dReasons); v != nil {
 		if d.Reasons, err = asStrings("reasons", v); err != nil {
 			return Decision{}, err
 		}
 	}
-	if v := obj.Get(ast.InternedTerm("max_rows")); v != nil {
+	if v := obj.Get(dMaxRows); v != nil {
 		if d.MaxRows, err = asCount("max_rows", v); err != nil {
 			return Decision{}, err
 		}
 	}
-	if v := obj.Get(ast.InternedTerm("timeout_ms")); v != nil {
+	if v := obj.Get(dTimeoutMs); v != nil {
 		if d.TimeoutMS, err = asCount("timeout_ms", v); err != nil {
 			return Decision{}, err
 		}
 	}
-	if v := obj.Get(ast.InternedTerm("mask")); v != nil {
+	if v := obj.Get(dMask); v != nil {
 		m, ok := v.Value.(ast.Object)
 		if !ok {
 			return Decision{}, fmt.Errorf("policy: decision mask is %s, want an object", ast.ValueName(v.Value))
 		}
-		if r := m.Get(ast.InternedTerm("response")); r != nil {
+		if r := m.Get(dResponse); r != nil {
 			if d.Mask.Response, err = asBool("mask.response", r); err != nil {
 				return Decision{}, err
 			}
@@ -83,25 +95,25 @@ func asBool(name string, t *ast.Term) (bool, error) {
 }
 
 func asStrings(name string, t *ast.Term) ([]string, error) {
-	out := []string{}
-	var bad error
-	add := func(e *ast.Term) {
-		s, ok := e.Value.(ast.String)
-		if !ok && bad == nil {
-			bad = fmt.Errorf("policy: decision %s holds %s, want strings", name, ast.ValueName(e.Value))
-		}
-		out = append(out, string(s))
-	}
+	var elems []*ast.Term
 	switch v := t.Value.(type) {
 	case *ast.Array:
-		v.Foreach(add)
+		elems = make([]*ast.Term, v.Len())
+		for i := range elems {
+			elems[i] = v.Elem(i)
+		}
 	case ast.Set:
-		v.Foreach(add)
+		elems = v.Slice()
 	default:
 		return nil, fmt.Errorf("policy: decision %s is %s, want an array of strings", name, ast.ValueName(t.Value))
 	}
-	if bad != nil {
-		return nil, bad
+	out := make([]string, len(elems))
+	for i, e := range elems {
+		s, ok := e.Value.(ast.String)
+		if !ok {
+			return nil, fmt.Errorf("policy: decision %s holds %s, want strings", name, ast.ValueName(e.Value))
+		}
+		out[i] = string(s)
 	}
 	return out, nil
 }

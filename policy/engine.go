@@ -172,7 +172,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	if s == nil {
 		return deny(""), errors.New("policy: no policy loaded")
 	}
-	t, err := s.eval(ctx, &s.decision, in.toValueCached(&e.values))
+	t, err := s.eval(ctx, s.decision, in.toValueCached(&e.values))
 	if err != nil {
 		return deny(s.hash), err
 	}

@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"github.com/open-policy-agent/opa/v1/topdown"
 	"go.uber.org/zap"
 )
 
@@ -24,8 +22,8 @@ type snapshot struct {
 	compiler *ast.Compiler
 	store    storage.Store
 	txn      storage.Transaction // one read transaction for all evaluations
-	decision rego.PreparedEvalQuery
-	visible  rego.PreparedEvalQuery
+	decision *preparedQuery
+	visible  *preparedQuery
 	timeout  time.Duration
 	log      *zap.Logger
 	vis      visCache
@@ -84,14 +82,6 @@ func compileSnapshot(ctx context.Context, srcs []source, hash string, opts Optio
 			zap.String("policy", hash))
 	}
 	store := inmem.New()
-	prep := func(q string) (rego.PreparedEvalQuery, error) {
-		return rego.New(
-			rego.Query(q),
-			rego.Compiler(c),
-			rego.Store(store),
-			rego.GenerateJSON(keepTerm),
-		).PrepareForEval(ctx)
-	}
 	s := &snapshot{hash: hash, loadedAt: time.Now(), files: files, compiler: c, store: store, timeout: opts.EvalTimeout, log: opts.Log}
 	// The store stays empty (policies carry their data as rules), so one
 	// read transaction, never closed, serves every evaluation of this
@@ -99,53 +89,17 @@ func compileSnapshot(ctx context.Context, srcs []source, hash string, opts Optio
 	if s.txn, err = store.NewTransaction(ctx); err != nil {
 		return nil, fmt.Errorf("policy: load: %w", err)
 	}
-	if s.decision, err = prep(DecisionQuery); err != nil {
+	if s.decision, err = prepareQuery(c, store, s.txn, ast.MustParseRef(DecisionQuery)); err != nil {
 		return nil, fmt.Errorf("policy: load: prepare decision: %w", err)
 	}
-	if s.visible, err = prep(VisibleQuery); err != nil {
+	if s.visible, err = prepareQuery(c, store, s.txn, ast.MustParseRef(VisibleQuery)); err != nil {
 		return nil, fmt.Errorf("policy: load: prepare visible: %w", err)
 	}
+	s.decision.consts = s.constDocs(ctx)
+	s.visible.consts = s.decision.consts
 	return s, nil
 }
-
-// noMetrics is shared by all evaluations: per-evaluation metrics would be
-// allocated, filled and never read.
-var noMetrics = metrics.NoOp()
 
 // keepTerm hands results back as OPA terms: decoding them directly is
 // cheaper than OPA's JSON conversion followed by ours.
 func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
-
-// eval runs one prepared query within the evaluation deadline and returns
-// its single value. The deadline is a timer on an external cancel rather
-// than a context: OPA would otherwise start a goroutine per evaluation to
-// watch the context, which costs more than a default-bundle decision. The
-// caller's context is checked before starting; an evaluation in progress is
-// bounded by the deadline.
-func (s *snapshot) eval(ctx context.Context, q *rego.PreparedEvalQuery, input ast.Value) (*ast.Term, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("policy: evaluation: %w", err)
-	}
-	c := topdown.NewCancel()
-	timer := time.AfterFunc(s.timeout, c.Cancel)
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(c),
-		rego.EvalTransaction(s.txn), rego.EvalMetrics(noMetrics))
-	timer.Stop()
-	if err != nil {
-		if c.Cancelled() {
-			return nil, fmt.Errorf("policy: evaluation timed out after %s: %w", s.timeout, err)
-		}
-		return nil, fmt.Errorf("policy: evaluation: %w", err)
-	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return nil, ErrUndefined
-	}
-	if len(rs) > 1 {
-		return nil, fmt.Errorf("policy: evaluation: %d results, want one", len(rs))
-	}
-	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
-	if !ok {
-		return nil, fmt.Errorf("policy: evaluation: unexpected result type %T", rs[0].Expressions[0].Value)
-	}
-	return t, nil
-}

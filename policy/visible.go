@@ -51,7 +51,7 @@ func (e *Engine) Visible(ctx context.Context, p identity.Principal, t ToolRef, c
 	if v, ok := s.vis.get(k); ok {
 		return v
 	}
-	term, err := s.eval(ctx, &s.visible, visibleValue(p, t, c))
+	term, err := s.eval(ctx, s.visible, visibleValue(p, t, c))
 	v := false
 	if err == nil {
 		v, err = asBool("visible", term)
