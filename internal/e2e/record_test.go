@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,6 +179,65 @@ func TestKillDuringACallLeavesTheIntent(t *testing.T) {
 	out, _ = audit(t, dir, "search", "--type", "call.intent", "--json")
 	if !strings.Contains(out, "interrupted") {
 		t.Fatalf("the interrupted call's intent is missing:\n%s", out)
+	}
+}
+
+// TestKillRightAfterCallsLosesNoResult kills the gateway with SIGKILL the
+// moment its last call has answered, before the journal's next batch
+// reaches the store: audit verify reports the stranded events instead of
+// passing over them, and after a restart every call's intent and result
+// are in the trail.
+func TestKillRightAfterCallsLosesNoResult(t *testing.T) {
+	db := testenv.Postgres(t).NewDatabase(t)
+	cfgPath := writeConfig(t, yamlConfig(db, "30s", ""))
+	dir := filepath.Dir(cfgPath)
+	vars := []string{"AIRLOCK_TEST_SHOP_DSN=" + db.AppDSN}
+	cmd, base, _ := startBinary(t, cfgPath, vars)
+	c := (&env{t: t, url: base}).client(mcp.ProtocolVersion20251125)
+	const calls = 20
+	for i := range calls {
+		q := map[string]any{"connection": "shop", "sql": fmt.Sprintf("SELECT 'journaled_%02d' AS marker", i)}
+		if res := call(t, c, "sql_query", q); res.IsError {
+			t.Fatal(textOf(res))
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	results := func() int {
+		out, code := audit(t, dir, "search", "--type", "call.result", "--json")
+		if code != 0 {
+			t.Fatalf("audit search: exit %d\n%s", code, out)
+		}
+		n := 0
+		for i := range calls {
+			if strings.Contains(out, fmt.Sprintf("journaled_%02d", i)) {
+				n++
+			}
+		}
+		return n
+	}
+	stored := results()
+	out, code := audit(t, dir, "verify")
+	if code != 0 {
+		t.Fatalf("verify after kill -9: exit %d\n%s", code, out)
+	}
+	if warned := strings.Contains(out, "not in the store yet"); warned != (stored < calls) {
+		t.Fatalf("%d of %d results in the store; verify warned of stranded events: %v\n%s", stored, calls, warned, out)
+	}
+	t.Logf("%d of %d results were in the store before the restart", stored, calls)
+
+	cmd2, _, _ := startBinary(t, cfgPath, vars)
+	_ = cmd2.Process.Signal(syscall.SIGTERM)
+	_ = cmd2.Wait()
+	if n := results(); n != calls {
+		t.Fatalf("%d of %d results in the trail after the restart", n, calls)
+	}
+	out, code = audit(t, dir, "verify")
+	if code != 0 || strings.Contains(out, "not in the store yet") {
+		t.Fatalf("verify after recovery: exit %d\n%s", code, out)
 	}
 }
 
