@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"sort"
 	"strconv"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -44,127 +41,195 @@ type canonicalizer struct {
 	maxString int
 }
 
-// canonical decodes raw and re-encodes it canonically. It also returns the
-// decoded top level when it is an object, for the search columns.
-func (c canonicalizer) canonical(raw []byte) ([]byte, map[string]any, error) {
+// canonical re-encodes raw canonically. When cols is not nil it also
+// fills it from the top level, for an intent's search columns.
+func (c canonicalizer) canonical(raw []byte, cols *searchCols) ([]byte, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, nil, fmt.Errorf("recorder: payload is not JSON: %w", err)
+	s := scannerPool.Get().(*canonScanner)
+	defer s.release()
+	s.in, s.pos, s.depth, s.mask, s.maxString, s.cols = raw, 0, 0, c.mask, c.maxString, searchCols{}
+	s.out = make([]byte, 0, len(raw))
+	ctx := ctxNone
+	if cols != nil {
+		ctx = ctxTop
 	}
-	if dec.More() {
-		return nil, nil, errors.New("recorder: payload has data after the JSON value")
+	if _, _, err := s.value(ctx); err != nil {
+		return nil, err
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	if err := c.write(&buf, v); err != nil {
-		return nil, nil, err
+	// encoding/json's Decoder.More, which decided this before, reports
+	// no more data at a closing bracket or brace too.
+	s.skipSpace()
+	if s.pos < len(s.in) && s.in[s.pos] != ']' && s.in[s.pos] != '}' {
+		return nil, errTrailing
 	}
-	top, _ := v.(map[string]any)
-	return buf.Bytes(), top, nil
+	if cols != nil {
+		*cols = s.cols
+	}
+	return s.out, nil
 }
 
-func (c canonicalizer) write(b *bytes.Buffer, v any) error {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case json.Number:
-		b.WriteString(x.String())
-	case string:
-		if c.mask != nil {
-			x = c.mask.Text(x)
-		}
-		if c.maxString > 0 && len(x) > c.maxString {
-			x = cutUTF8(x, c.maxString) + truncMark
-		}
-		writeString(b, x)
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := c.write(b, e); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys) // Go compares strings bytewise: UTF-8 order
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k)
-			b.WriteByte(':')
-			if err := c.write(b, x[k]); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	default:
-		return fmt.Errorf("recorder: canonical: unexpected %T", v)
-	}
-	return nil
-}
-
-// writeString escapes only what JSON requires: '"', '\\' and control
-// characters below U+0020 (\b \f \n \r \t, else \u00xx with lower-case
-// hex). Everything else, including non-ASCII, is written as UTF-8.
-func writeString(b *bytes.Buffer, s string) {
-	const hexd = "0123456789abcdef"
-	b.WriteByte('"')
+// appendString appends s quoted, escaping only what JSON requires: '"',
+// '\\' and control characters below U+0020 (\b \f \n \r \t, else \u00xx
+// with lower-case hex). Everything else, including non-ASCII, is written
+// as UTF-8; invalid UTF-8 (a masker may return it) as U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			if c < utf8.RuneSelf {
-				b.WriteByte(c)
+				b = append(b, c)
 				i++
 				continue
 			}
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n == 1 {
-				b.WriteString("\ufffd") // invalid UTF-8 never reaches the hash
+				b = append(b, "\ufffd"...) // invalid UTF-8 never reaches the hash
 			} else {
-				b.WriteString(s[i : i+n])
+				b = append(b, s[i:i+n]...)
 			}
 			i += n
 			continue
 		}
-		switch c {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteString(`\u00`)
-			b.WriteByte(hexd[c>>4])
-			b.WriteByte(hexd[c&0xf])
-		}
+		b = appendEscape(b, c)
 		i++
 	}
-	b.WriteByte('"')
+	return append(b, '"')
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func hexVal(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// u4 is encoding/json's getu4: the \uXXXX at s[0], or -1.
+func u4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	for _, c := range s[2:6] {
+		if !isHex(c) {
+			return -1
+		}
+	}
+	return hexVal(s[2:6])
+}
+
+// unquoteTo appends the decoded content of a string scanString accepted,
+// as encoding/json decodes it: invalid UTF-8 bytes and unpaired
+// surrogates become U+FFFD, one per byte or escape.
+func unquoteTo(dst, s []byte) []byte {
+	for r := 0; r < len(s); {
+		c := s[r]
+		switch {
+		case c == '\\':
+			switch s[r+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				rr := hexVal(s[r+2:])
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					if dec := utf16.DecodeRune(rr, u4(s[r:])); dec != utf8.RuneError {
+						dst = utf8.AppendRune(dst, dec)
+						r += 6
+						continue
+					}
+					rr = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, rr)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, s[r+1])
+			}
+			r += 2
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			if rr == utf8.RuneError && size == 1 {
+				dst = append(dst, "\ufffd"...)
+			} else {
+				dst = append(dst, s[r:r+size]...)
+			}
+			r += size
+		}
+	}
+	return dst
+}
+
+// appendQuoted is appendString for valid UTF-8 (decoded strings always
+// are), optionally ending in the truncation mark.
+func appendQuoted(b, s []byte, cut bool) []byte {
+	b = append(b, '"')
+	last := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[last:i]...)
+		b = appendEscape(b, c)
+		last = i + 1
+	}
+	b = append(b, s[last:]...)
+	if cut {
+		b = append(b, truncMark...)
+	}
+	return append(b, '"')
+}
+
+func appendEscape(b []byte, c byte) []byte {
+	const hexd = "0123456789abcdef"
+	switch c {
+	case '"':
+		return append(b, '\\', '"')
+	case '\\':
+		return append(b, '\\', '\\')
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
+}
+
+func cutUTF8Bytes(s []byte, max int) []byte {
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
 }
 
 // cutUTF8 returns at most max bytes of s without splitting a character.

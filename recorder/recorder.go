@@ -289,14 +289,19 @@ func (r *Recorder) prepare(ctx context.Context, ev Event) (*request, error) {
 	if ev.PreMasked {
 		canon.mask = nil
 	}
-	data, top, err := canon.canonical(ev.Data)
+	var cols searchCols
+	want := &cols
+	if ev.Type != TypeCallIntent {
+		want = nil
+	}
+	data, err := canon.canonical(ev.Data, want)
 	if err != nil {
 		return nil, err
 	}
 	rec := store.Record{Time: ev.Time, Type: ev.Type, Version: ev.Version, CallID: ev.CallID,
 		SessionID: ev.SessionID, Subject: ev.Subject, Verified: ev.Verified, Data: data}
-	if ev.Type == TypeCallIntent {
-		rec.Tool, rec.Connection, rec.Decision = searchColumns(top)
+	if want != nil {
+		rec.Tool, rec.Connection, rec.Decision = cols.columns()
 	}
 	return newRequest(ctx, rec), nil
 }

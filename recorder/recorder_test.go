@@ -60,7 +60,7 @@ func TestConcurrentAppendsVerify(t *testing.T) {
 // the same vector so third parties can test their verifier against it.
 func TestCanonicalVector(t *testing.T) {
 	c := canonicalizer{}
-	data, _, err := c.canonical([]byte(`{"b": [1, 2.50, "x\u00e9\n\"<>&\u2028"], "a": {"z": null, "y": true}, "\u00e9": 1}`))
+	data, err := c.canonical([]byte(`{"b": [1, 2.50, "x\u00e9\n\"<>&\u2028"], "a": {"z": null, "y": true}, "\u00e9": 1}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
