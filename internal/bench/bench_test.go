@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,12 +21,16 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/airlockhq/airlock/approvals"
 	"github.com/airlockhq/airlock/connectors"
 	"github.com/airlockhq/airlock/internal/config"
 	"github.com/airlockhq/airlock/internal/gateway"
 	"github.com/airlockhq/airlock/internal/identity"
+	"github.com/airlockhq/airlock/internal/mask"
+	"github.com/airlockhq/airlock/internal/store"
 	"github.com/airlockhq/airlock/internal/testenv"
 	"github.com/airlockhq/airlock/policy"
+	"github.com/airlockhq/airlock/recorder"
 	"github.com/airlockhq/airlock/tools"
 )
 
@@ -178,8 +183,73 @@ func BenchmarkPipeline(b *testing.B) {
 	b.Run("repeated_sql", func(b *testing.B) { run(b, func(int) string { return pkLookup }) })
 	// Every call a new text: the parser runs every time.
 	b.Run("distinct_sql", func(b *testing.B) {
-		run(b, func(i int) string { return pkLookup + " /* " + strconv.Itoa(i) + " */" })
+		run(b, func(int) string { return pkLookup + " /* " + strconv.FormatInt(distinct.Add(1), 10) + " */" })
 	})
+	// The same with everything else every call goes through, wired as the
+	// gateway wires it: the revocation and grant reads from an SQLite
+	// store, masking, and the intent and result written to the audit
+	// journal.
+	gw = recordedGateway(b, cfg, conns["shop"], p, engine)
+	b.Run("recorded/repeated_sql", func(b *testing.B) { run(b, func(int) string { return pkLookup }) })
+	b.Run("recorded/distinct_sql", func(b *testing.B) {
+		run(b, func(int) string { return pkLookup + " /* " + strconv.FormatInt(distinct.Add(1), 10) + " */" })
+	})
+}
+
+// distinct numbers statement texts never seen before, across runs too.
+var distinct atomic.Int64
+
+// recordedGateway is the pipeline with the default state: an SQLite store
+// with its journal, revocations and grants read from it per call.
+func recordedGateway(b *testing.B, cfg *config.Config, conn connectors.Connection, p identity.Principal, engine *policy.Engine) *gateway.Gateway {
+	ctx := context.Background()
+	mc, err := cfg.Masking.MaskConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	masker, err := mask.New(mc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dbPath := filepath.Join(b.TempDir(), "airlock.db")
+	st, err := store.Open(ctx, "sqlite", dbPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	rec, err := recorder.New(ctx, st, recorder.Options{SigningKey: key, Journal: dbPath + ".journal",
+		Masker: recorder.MaskerFunc(func(s string) string { t, _ := masker.Text(s); return t })})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rec.Close(); _ = st.Close() })
+	ap := approvals.New(st, nil, approvals.Options{})
+	grants := func(ctx context.Context, p identity.Principal) []policy.Grant {
+		g, err := ap.ActiveGrants(ctx, p.Subject)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return g
+	}
+	gw, err := gateway.New(gateway.Options{Config: cfg, Catalog: tools.Default(),
+		Connections: map[string]connectors.Connection{"shop": stopBeforeDB{conn}},
+		Identity:    identity.Static{P: p}, Authorizer: gateway.PolicyAuthorizer{Engine: engine, Grants: grants},
+		Visibility: engine, Masker: masker, Approvals: ap, Recorder: rec, Revocations: storeRevocations{st}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return gw
+}
+
+// storeRevocations reads revocations from the store, as the gateway does.
+type storeRevocations struct{ st store.Store }
+
+func (r storeRevocations) IsRevoked(ctx context.Context, subject string, _ time.Time) (bool, string, error) {
+	rev, ok, err := r.st.Revocation(ctx, subject)
+	if err != nil || !ok {
+		return false, "", err
+	}
+	return rev.Active, rev.Reason, nil
 }
 
 // BenchmarkOverhead interleaves the floors and the gateway in one loop so
