@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock/connectors"
 	"github.com/airlockhq/airlock/internal/config"
@@ -209,5 +210,25 @@ func TestNothingRunsUnrecorded(t *testing.T) {
 	}
 	if rec.enqueued == 0 {
 		t.Fatal("the refusal was not handed to the recorder")
+	}
+}
+
+// TestCallIDsSortByTimeAndStayUnguessable: ids of later calls sort after
+// earlier ones (the audit index grows at its end), and ids made in the
+// same millisecond still differ in their random part.
+func TestCallIDsSortByTimeAndStayUnguessable(t *testing.T) {
+	first := NewCallID()
+	time.Sleep(2 * time.Millisecond)
+	second := NewCallID()
+	if !(first < second) {
+		t.Fatalf("call id %s made later sorts before %s", second, first)
+	}
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewCallID()
+		if len(id) != len("call_")+30 || seen[id] {
+			t.Fatalf("call id %q: wrong length or repeated", id)
+		}
+		seen[id] = true
 	}
 }
