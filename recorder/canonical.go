@@ -246,7 +246,7 @@ func cutUTF8(s string, max int) string {
 // envelope writes one field of the hashed encoding: name, ':', the value's
 // length in bytes (decimal), ':', the value, '\n'. Length prefixes make
 // the encoding unambiguous with no escaping at all.
-func envelope(b []byte, name, value string) []byte {
+func envelope[T string | []byte](b []byte, name string, value T) []byte {
 	b = append(b, name...)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, int64(len(value)), 10)
@@ -262,15 +262,18 @@ const hashPrefix = "airlock-event-v1\n"
 // which do not depend on the event's place in the chain; callers compute
 // it before taking the chain head.
 func body(r recordFields) []byte {
-	b := make([]byte, 0, 160+len(r.data))
-	b = envelope(b, "time", r.time.UTC().Format(TimeFormat))
+	// Names, separators and length prefixes take under 160 bytes: one
+	// allocation holds the whole encoding.
+	b := make([]byte, 0, 160+len(TimeFormat)+len(r.typ)+len(r.callID)+len(r.sessionID)+len(r.subject)+len(r.data))
+	var ts [len(TimeFormat)]byte
+	b = envelope(b, "time", r.time.UTC().AppendFormat(ts[:0], TimeFormat))
 	b = envelope(b, "type", r.typ)
 	b = envelope(b, "version", strconv.Itoa(r.version))
 	b = envelope(b, "call_id", r.callID)
 	b = envelope(b, "session_id", r.sessionID)
 	b = envelope(b, "subject", r.subject)
 	b = envelope(b, "verified", strconv.FormatBool(r.verified))
-	b = envelope(b, "data", string(r.data))
+	b = envelope(b, "data", r.data)
 	return b
 }
 
