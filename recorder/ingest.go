@@ -131,7 +131,7 @@ func (r *Recorder) ingestPending() error {
 		r.j.mu.Lock()
 		r.pending = append(r.pending[:0], r.pending[n:]...)
 		var rotated string
-		if len(r.pending) == 0 && r.j.size >= journalRotateAt && !r.jclosed {
+		if len(r.pending) == 0 && r.j.size >= r.j.rotateAt && !r.jclosed {
 			var err error
 			if rotated, err = r.j.rotateLocked(); err != nil {
 				r.zl.Warn("audit journal not rotated", zap.Error(err))

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,17 +34,26 @@ import (
 // the payload, payload. A torn or corrupt frame ends the file: a write
 // that did not complete was never acknowledged.
 type journal struct {
-	dir   string
-	fsync bool
+	dir      string
+	fsync    bool
+	rotateAt int64 // size from which a fully ingested file is replaced
 
 	mu   sync.Mutex // guards f, name, size, buf
 	f    *os.File
 	name string
 	size int64
 	buf  []byte
+	// cur and written mirror f and size for sync, which must not take mu:
+	// writers hold mu while a rotation, under mu, waits for syncMu.
+	cur     atomic.Pointer[os.File]
+	written atomic.Int64
 
-	syncMu sync.Mutex // one fdatasync at a time; callers behind it share the next
-	synced int64      // guarded by syncMu; bytes of f known to be on disk
+	// syncMu: one fdatasync at a time, and callers queued behind it are
+	// covered by the next. Closing a file also takes it, so no fdatasync
+	// runs on a closed descriptor. Lock order: mu, then syncMu.
+	syncMu     sync.Mutex
+	syncedFile *os.File // guarded by syncMu
+	synced     int64    // guarded by syncMu: bytes of syncedFile on disk
 }
 
 const (
@@ -65,7 +75,7 @@ func openJournal(dir string, fsync bool) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("recorder: journal: %w", err)
 	}
-	j := &journal{dir: dir, fsync: fsync}
+	j := &journal{dir: dir, fsync: fsync, rotateAt: journalRotateAt}
 	if err := j.create(); err != nil {
 		return nil, err
 	}
@@ -92,9 +102,8 @@ func (j *journal) create() error {
 		}
 	}
 	j.f, j.name, j.size = f, name, 0
-	j.syncMu.Lock()
-	j.synced = 0
-	j.syncMu.Unlock()
+	j.written.Store(0) // before cur: a sync that sees the new file never reads the old size
+	j.cur.Store(f)
 	return nil
 }
 
@@ -124,30 +133,31 @@ func (j *journal) writeLocked(rec *store.Record) (int64, error) {
 		return 0, fmt.Errorf("recorder: journal: write %s: %w", j.name, err)
 	}
 	j.size += int64(len(j.buf))
+	j.written.Store(j.size)
 	return j.size, nil
 }
 
 // sync makes the file durable up to end when the journal is in fsync
 // mode; callers queued behind one fdatasync are covered by the next.
 func (j *journal) sync(f *os.File, end int64) error {
-	if !j.fsync {
+	if !j.fsync || end == 0 {
 		return nil
 	}
 	j.syncMu.Lock()
 	defer j.syncMu.Unlock()
-	if j.synced >= end {
+	if j.syncedFile == f && j.synced >= end {
 		return nil
 	}
-	j.mu.Lock()
-	size, cur := j.size, j.f
-	j.mu.Unlock()
-	if cur != f {
-		return nil // rotated: the old file was fully ingested first
+	if j.cur.Load() != f {
+		// Rotated or closed: a file is replaced only once every frame in
+		// it is in the store, whose commit is durable in this mode.
+		return nil
 	}
+	size := j.written.Load()
 	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
 		return fmt.Errorf("recorder: journal: fdatasync: %w", err)
 	}
-	j.synced = size
+	j.syncedFile, j.synced = f, size
 	return nil
 }
 
@@ -159,7 +169,9 @@ func (j *journal) rotateLocked() (old string, err error) {
 		return "", err
 	}
 	_ = os.Remove(filepath.Join(j.dir, prevName))
+	j.syncMu.Lock()
 	_ = prev.Close()
+	j.syncMu.Unlock()
 	return prevName, nil
 }
 
@@ -174,7 +186,16 @@ func (j *journal) close(ingested bool) error {
 	if ingested {
 		_ = os.Remove(filepath.Join(j.dir, j.name))
 	}
-	err := j.f.Close()
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	var err error
+	if !ingested && j.fsync {
+		// The frames wait here for the next start; writers still queued
+		// for a sync are answered by this one.
+		err = syscall.Fdatasync(int(j.f.Fd()))
+	}
+	j.cur.Store(nil)
+	err = errors.Join(err, j.f.Close())
 	j.f = nil
 	return err
 }
