@@ -225,15 +225,8 @@ func appendEscape(b []byte, c byte) []byte {
 	return append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
 }
 
-func cutUTF8Bytes(s []byte, max int) []byte {
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
-}
-
 // cutUTF8 returns at most max bytes of s without splitting a character.
-func cutUTF8(s string, max int) string {
+func cutUTF8[T string | []byte](s T, max int) T {
 	if len(s) <= max {
 		return s
 	}

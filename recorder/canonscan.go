@@ -376,7 +376,7 @@ func (s *canonScanner) stringValue() ([]byte, error) {
 	}
 	switch {
 	case s.maxString > 0 && len(dec) > s.maxString:
-		s.out = appendQuoted(s.out, cutUTF8Bytes(dec, s.maxString), true)
+		s.out = appendQuoted(s.out, cutUTF8(dec, s.maxString), true)
 	case plain:
 		s.out = append(s.out, s.in[start:end+1]...) // nothing to decode or escape
 	default:

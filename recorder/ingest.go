@@ -147,12 +147,7 @@ func (r *Recorder) ingestPending() error {
 // commitJournaled commits batch (all from one journal file) with the
 // journal's cursor, so a restart resumes after the last stored frame.
 func (r *Recorder) commitJournaled(batch []*request) error {
-	r.qmu.Lock()
-	for r.leading {
-		r.idle.Wait()
-	}
-	r.leading = true
-	r.qmu.Unlock()
+	r.awaitLead()
 	defer r.release()
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
@@ -238,11 +233,7 @@ func (r *Recorder) recoverJournals(ctx context.Context) error {
 
 func (r *Recorder) recoverJournal(ctx context.Context, f *os.File) error {
 	name := filepath.Base(f.Name())
-	from, err := r.log.Cursor(ctx, cursorPrefix+name)
-	if err != nil {
-		return fmt.Errorf("recorder: recover %s: %w", name, err)
-	}
-	ents, err := readJournal(f, from)
+	ents, err := unstored(ctx, r.log, f)
 	if err != nil {
 		return fmt.Errorf("recorder: recover %s: %w", name, err)
 	}

@@ -336,6 +336,16 @@ func orphanJournals(dir string) ([]*os.File, error) {
 	return out, nil
 }
 
+// unstored returns the frames of journal f after the cursor the store
+// keeps for it: those not in the store yet.
+func unstored(ctx context.Context, log store.AuditLog, f *os.File) ([]journalEntry, error) {
+	from, err := log.Cursor(ctx, cursorPrefix+filepath.Base(f.Name()))
+	if err != nil {
+		return nil, err
+	}
+	return readJournal(f, from)
+}
+
 // Stranded counts the events that journals in dir hold beyond what the
 // store has, in files whose gateway is gone (nobody holds their lock).
 // They reach the store when a gateway next starts with this journal
@@ -346,11 +356,7 @@ func Stranded(ctx context.Context, log store.AuditLog, dir string) (files, event
 		return 0, 0, err
 	}
 	for _, f := range fs {
-		from, cerr := log.Cursor(ctx, cursorPrefix+filepath.Base(f.Name()))
-		var ents []journalEntry
-		if cerr == nil {
-			ents, cerr = readJournal(f, from)
-		}
+		ents, cerr := unstored(ctx, log, f)
 		_ = f.Close()
 		if cerr != nil {
 			err = errors.Join(err, fmt.Errorf("recorder: journal %s: %w", f.Name(), cerr))

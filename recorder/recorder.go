@@ -339,12 +339,7 @@ func (r *Recorder) Close() error {
 		}
 		close(r.tickStop)
 		<-r.tickDone
-		r.qmu.Lock()
-		for r.leading {
-			r.idle.Wait() // the last leader drains the queue
-		}
-		r.leading = true
-		r.qmu.Unlock()
+		r.awaitLead() // the last leader drains the queue first
 		r.finalErr = errors.Join(jerr, r.commit(nil, true))
 	})
 	return r.finalErr

@@ -56,6 +56,16 @@ func (r *Recorder) takeLocked() []*request {
 	return batch
 }
 
+// awaitLead waits until nobody commits, then leads.
+func (r *Recorder) awaitLead() {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	for r.leading {
+		r.idle.Wait()
+	}
+	r.leading = true
+}
+
 // release ends the caller's leadership: its own event is committed, so a
 // new goroutine leads whatever queued meanwhile.
 func (r *Recorder) release() {

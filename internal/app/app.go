@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	// Revocations live in the store, which must be open before a stdio
 	// token is first verified.
 	if opt.Revocations == nil {
-		opt.Revocations = &storeRevocations{st: st.store}
+		opt.Revocations = StoreRevocations(st.store)
 	}
 	idsrc, auth, err := identitySetup(ctx, cfg, opt, log)
 	if err != nil {
@@ -92,18 +92,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 		st.close()
 		return nil, err
 	}
-	grants := func(ctx context.Context, p identity.Principal) []policy.Grant {
-		g, err := st.approvals.ActiveGrants(ctx, p.Subject)
-		if err != nil {
-			// Without grants the policy is stricter, never looser.
-			log.Error("grants could not be read; deciding without them", zap.Error(err))
-			return []policy.Grant{}
-		}
-		return g
-	}
 	gw, err := gateway.New(gateway.Options{
 		Config: cfg, Catalog: tools.Default(), Connections: conns,
-		Identity: idsrc, Authorizer: gateway.PolicyAuthorizer{Engine: engine, Grants: grants},
+		Identity: idsrc, Authorizer: gateway.PolicyAuthorizer{Engine: engine, Grants: PolicyGrants(st.approvals, log)},
 		Visibility: engine, Masker: masker, Recorder: st.rec, Approvals: st.approvals,
 		Revocations: opt.Revocations, Log: log,
 	})
@@ -124,6 +115,20 @@ func New(ctx context.Context, cfg *config.Config, opt Options, log *zap.Logger) 
 	}
 	return &App{Config: cfg, Log: log, Gateway: gw, Policy: engine, state: st,
 		MCP: mcp.New(gw, mcp.Options{Fixtures: opt.Fixtures, Auth: auth, Routes: routes}), conns: conns}, nil
+}
+
+// PolicyGrants reads a principal's active grants for the policy input on
+// every call.
+func PolicyGrants(svc *approvals.Service, log *zap.Logger) func(context.Context, identity.Principal) []policy.Grant {
+	return func(ctx context.Context, p identity.Principal) []policy.Grant {
+		g, err := svc.ActiveGrants(ctx, p.Subject)
+		if err != nil {
+			// Without grants the policy is stricter, never looser.
+			log.Error("grants could not be read; deciding without them", zap.Error(err))
+			return []policy.Grant{}
+		}
+		return g
+	}
 }
 
 // Approvals is the approval service (for operators' tools and tests).

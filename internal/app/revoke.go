@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/internal/config"
+	"github.com/airlockhq/airlock/internal/identity"
 	"github.com/airlockhq/airlock/internal/store"
 	"github.com/airlockhq/airlock/recorder"
 )
@@ -17,6 +18,10 @@ import (
 type storeRevocations struct{ st store.Store }
 
 var errStoreNotOpen = errors.New("app: revocations: the store is not open")
+
+// StoreRevocations is the revocation check the gateway runs on every call,
+// reading st.
+func StoreRevocations(st store.Store) identity.Revocations { return &storeRevocations{st: st} }
 
 // IsRevoked implements identity.Revocations.
 func (r *storeRevocations) IsRevoked(ctx context.Context, subject string, issuedAt time.Time) (bool, string, error) {

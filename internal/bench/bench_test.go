@@ -20,9 +20,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"go.uber.org/zap"
 
 	"github.com/airlockhq/airlock/approvals"
 	"github.com/airlockhq/airlock/connectors"
+	"github.com/airlockhq/airlock/internal/app"
 	"github.com/airlockhq/airlock/internal/config"
 	"github.com/airlockhq/airlock/internal/gateway"
 	"github.com/airlockhq/airlock/internal/identity"
@@ -224,32 +226,14 @@ func recordedGateway(b *testing.B, cfg *config.Config, conn connectors.Connectio
 	}
 	b.Cleanup(func() { _ = rec.Close(); _ = st.Close() })
 	ap := approvals.New(st, nil, approvals.Options{})
-	grants := func(ctx context.Context, p identity.Principal) []policy.Grant {
-		g, err := ap.ActiveGrants(ctx, p.Subject)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return g
-	}
 	gw, err := gateway.New(gateway.Options{Config: cfg, Catalog: tools.Default(),
 		Connections: map[string]connectors.Connection{"shop": stopBeforeDB{conn}},
-		Identity:    identity.Static{P: p}, Authorizer: gateway.PolicyAuthorizer{Engine: engine, Grants: grants},
-		Visibility: engine, Masker: masker, Approvals: ap, Recorder: rec, Revocations: storeRevocations{st}})
+		Identity:    identity.Static{P: p}, Authorizer: gateway.PolicyAuthorizer{Engine: engine, Grants: app.PolicyGrants(ap, zap.NewNop())},
+		Visibility: engine, Masker: masker, Approvals: ap, Recorder: rec, Revocations: app.StoreRevocations(st)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return gw
-}
-
-// storeRevocations reads revocations from the store, as the gateway does.
-type storeRevocations struct{ st store.Store }
-
-func (r storeRevocations) IsRevoked(ctx context.Context, subject string, _ time.Time) (bool, string, error) {
-	rev, ok, err := r.st.Revocation(ctx, subject)
-	if err != nil || !ok {
-		return false, "", err
-	}
-	return rev.Active, rev.Reason, nil
 }
 
 // BenchmarkOverhead interleaves the floors and the gateway in one loop so
