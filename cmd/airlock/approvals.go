@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -78,24 +79,8 @@ func parseAdminArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 // cmdApprovals implements `airlock approvals`. Exit codes: 0 ok, 1 the
 // gateway refused or failed, 2 bad invocation.
 func cmdApprovals(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, approvalsUsage)
-		return exitUsage
-	}
-	switch args[0] {
-	case "list", "show", "approve", "deny":
-	default:
-		fmt.Fprintf(stderr, "airlock approvals: unknown command %q\n\n%s", args[0], approvalsUsage)
-		return exitUsage
-	}
-	fs, f := newAdminFlags("approvals "+args[0], stderr)
-	pos, err := parseAdminArgs(fs, args[1:])
-	if err != nil {
-		return exitUsage
-	}
-	c, err := newAdminClient(f)
-	if err != nil {
-		fmt.Fprintf(stderr, "airlock: %v\n", err)
+	pos, f, c, ok := adminCommand("approvals", approvalsUsage, []string{"list", "show", "approve", "deny"}, args, stderr)
+	if !ok {
 		return exitUsage
 	}
 	switch cmd := args[0]; {
@@ -143,22 +128,8 @@ func cmdApprovals(args []string, stdout, stderr io.Writer) int {
 
 // cmdGrants implements `airlock grants`.
 func cmdGrants(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, grantsUsage)
-		return exitUsage
-	}
-	if args[0] != "list" && args[0] != "revoke" {
-		fmt.Fprintf(stderr, "airlock grants: unknown command %q\n\n%s", args[0], grantsUsage)
-		return exitUsage
-	}
-	fs, f := newAdminFlags("grants "+args[0], stderr)
-	pos, err := parseAdminArgs(fs, args[1:])
-	if err != nil {
-		return exitUsage
-	}
-	c, err := newAdminClient(f)
-	if err != nil {
-		fmt.Fprintf(stderr, "airlock: %v\n", err)
+	pos, f, c, ok := adminCommand("grants", grantsUsage, []string{"list", "revoke"}, args, stderr)
+	if !ok {
 		return exitUsage
 	}
 	switch cmd := args[0]; {
@@ -189,6 +160,31 @@ func cmdGrants(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stderr, grantsUsage)
 	return exitUsage
+}
+
+// adminCommand checks that args name one of group's commands, parses its
+// flags and finds the gateway. When ok is false it has said why (or shown
+// usage) on stderr, and the caller exits with exitUsage.
+func adminCommand(group, usage string, commands, args []string, stderr io.Writer) (pos []string, f *adminFlags, c *adminClient, ok bool) {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, usage)
+		return nil, nil, nil, false
+	}
+	if !slices.Contains(commands, args[0]) {
+		fmt.Fprintf(stderr, "airlock %s: unknown command %q\n\n%s", group, args[0], usage)
+		return nil, nil, nil, false
+	}
+	fs, f := newAdminFlags(group+" "+args[0], stderr)
+	pos, err := parseAdminArgs(fs, args[1:])
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	c, err = newAdminClient(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "airlock: %v\n", err)
+		return nil, nil, nil, false
+	}
+	return pos, f, c, true
 }
 
 type adminClient struct {
