@@ -24,19 +24,82 @@ func (in *Input) toValue() ast.Value { return in.toValueCached(nil) }
 // toValueCached converts in, reusing the converted principal, tool and
 // connection from c (nil: no cache); they repeat from call to call.
 func (in *Input) toValueCached(c *valueCache) ast.Value {
+	it := newInputTerms(in, c)
+	return it.object()
+}
+
+// inputTerms converts an input's members on first use, so a decision
+// found in the memo converts only what its key reads.
+type inputTerms struct {
+	in  *Input
+	c   *valueCache
+	now time.Time
+	t   [nMembers]*ast.Term
+}
+
+func newInputTerms(in *Input, c *valueCache) inputTerms {
 	now := in.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
+	return inputTerms{in: in, c: c, now: now}
+}
+
+func (it *inputTerms) get(member int) *ast.Term {
+	if t := it.t[member]; t != nil {
+		return t
+	}
+	var t *ast.Term
+	switch member {
+	case mPrincipal:
+		t = it.c.principal(it.in.Principal)
+	case mTool:
+		t = it.c.tool(it.in.Tool)
+	case mConnection:
+		t = it.c.conn(it.in.Connection)
+	case mArguments:
+		t = ast.NewTerm(anyMapValue(it.in.Arguments))
+	case mAction:
+		t = ast.NewTerm(actionValue(it.in.Action, it.in.ActionDetail))
+	case mGrants:
+		t = ast.NewTerm(grantsValue(inForce(it.in.Grants, it.now)))
+	case mNow:
+		t = ast.StringTerm(it.now.UTC().Format(time.RFC3339Nano))
+	}
+	it.t[member] = t
+	return t
+}
+
+func (it *inputTerms) object() ast.Value {
 	return ast.NewObject(
-		ast.Item(kPrincipal, c.principal(in.Principal)),
-		ast.Item(kTool, c.tool(in.Tool)),
-		ast.Item(kConnection, c.conn(in.Connection)),
-		ast.Item(kArguments, ast.NewTerm(anyMapValue(in.Arguments))),
-		ast.Item(kAction, ast.NewTerm(actionValue(in.Action, in.ActionDetail))),
-		ast.Item(kGrants, ast.NewTerm(grantsValue(in.Grants))),
-		ast.Item(kNow, ast.StringTerm(now.UTC().Format(time.RFC3339Nano))),
+		ast.Item(kPrincipal, it.get(mPrincipal)),
+		ast.Item(kTool, it.get(mTool)),
+		ast.Item(kConnection, it.get(mConnection)),
+		ast.Item(kArguments, it.get(mArguments)),
+		ast.Item(kAction, it.get(mAction)),
+		ast.Item(kGrants, it.get(mGrants)),
+		ast.Item(kNow, it.get(mNow)),
 	)
+}
+
+// inForce keeps the grants that have not expired at now. Policy sees only
+// grants in force, whoever built the input (the gateway reads active
+// grants already; `policy eval` takes whatever the file says), so rules
+// need not compare times, and a decision that reads no clock can be
+// memoised.
+func inForce(gs []Grant, now time.Time) []Grant {
+	for i, g := range gs {
+		if !g.ExpiresAt.After(now) {
+			out := slices.Clone(gs[:i])
+			for _, g := range gs[i+1:] {
+				if g.ExpiresAt.After(now) {
+					out = append(out, g)
+				}
+			}
+			return out
+		}
+	}
+	return gs
 }
 
 // Member names of the input, as terms made once: made per call they were

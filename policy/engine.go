@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"go.uber.org/zap"
 
 	// Time-window helpers (lib.within_hours) need zone data, and minimal
@@ -172,7 +173,16 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	if s == nil {
 		return deny(""), errors.New("policy: no policy loaded")
 	}
-	t, err := s.eval(ctx, s.decision, in.toValueCached(&e.values))
+	it := newInputTerms(&in, &e.values)
+	var key int
+	var vals []ast.Value
+	if s.memo != nil {
+		key, vals = s.memo.key(&it)
+		if d, ok := s.memo.get(key, vals); ok {
+			return d, nil
+		}
+	}
+	t, err := s.eval(ctx, s.decision, it.object())
 	if err != nil {
 		return deny(s.hash), err
 	}
@@ -181,6 +191,9 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 		return deny(s.hash), err
 	}
 	d.Policy = s.hash
+	if s.memo != nil {
+		s.memo.put(key, vals, d)
+	}
 	return d, nil
 }
 

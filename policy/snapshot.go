@@ -27,6 +27,7 @@ type snapshot struct {
 	timeout  time.Duration
 	log      *zap.Logger
 	vis      visCache
+	memo     *memo // nil: every decision is evaluated
 }
 
 // compileSnapshot parses, compiles and tests srcs and prepares the queries.
@@ -97,6 +98,7 @@ func compileSnapshot(ctx context.Context, srcs []source, hash string, opts Optio
 	}
 	s.decision.consts = s.constDocs(ctx)
 	s.visible.consts = s.decision.consts
+	s.memo = newMemo(c, ast.MustParseRef(DecisionQuery))
 	return s, nil
 }
 

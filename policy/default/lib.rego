@@ -70,6 +70,16 @@ minutes(x) := (to_number(p[0]) * 60) + to_number(p[1]) if {
 	count(p) == 2
 }
 
+# holds_grant(grants, conn, access) is true when grants (input.grants) holds a
+# grant of access ("read" or "write") on connection conn. The engine drops
+# expired grants before evaluating, so this reads no clock, and decisions
+# that read no clock are reused for calls of the same shape.
+holds_grant(grants, conn, access) if {
+	some g in grants
+	g.connection == conn
+	g.access == access
+}
+
 # has_grant(inp, access) is true when inp.grants holds an unexpired grant of
 # access ("read" or "write") on the connection of the call: a JIT grant an
 # approver gave through request_access. inp is the whole input document.

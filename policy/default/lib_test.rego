@@ -61,6 +61,14 @@ grant_input(expires) := {
 	"now": friday_10utc,
 }
 
+test_holds_grant if lib.holds_grant(grant_input("2026-11-27T11:00:00Z").grants, "prod-db", "write")
+
+test_holds_grant_other_access if not lib.holds_grant(grant_input("2026-11-27T11:00:00Z").grants, "prod-db", "read")
+
+test_holds_grant_other_connection if not lib.holds_grant(grant_input("2026-11-27T11:00:00Z").grants, "dev-db", "write")
+
+test_holds_grant_none if not lib.holds_grant([], "prod-db", "write")
+
 test_has_grant if lib.has_grant(grant_input("2026-11-27T11:00:00Z"), "write")
 
 test_has_grant_expired if not lib.has_grant(grant_input("2026-11-27T09:59:59Z"), "write")
