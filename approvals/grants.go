@@ -14,8 +14,9 @@ import (
 )
 
 // ActiveGrants returns subject's grants in force now, as the policy input
-// carries them. It reads the store on every call, uncached: a revocation
-// or an expiry applies to the very next call, on every replica.
+// carries them. A revocation or an expiry applies to the very next call,
+// on every replica: PostgreSQL is read every time, and the SQLite store's
+// cache is invalidated by any process's write (internal/store).
 func (s *Service) ActiveGrants(ctx context.Context, subject string) ([]policy.Grant, error) {
 	gs, err := s.st.ActiveGrants(ctx, subject, s.now())
 	if err != nil {

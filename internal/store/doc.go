@@ -12,4 +12,10 @@
 // head exclusively (BEGIN IMMEDIATE in SQLite, SELECT ... FOR UPDATE on the
 // head row in PostgreSQL), so two writers, in one process or in two
 // gateways, interleave whole batches and never fork the chain.
+//
+// The SQLite store caches each subject's revocation and active grants, the
+// reads of every gateway call. Every approval, grant or revocation write
+// bumps a counter in a small file beside the database (<file>-airlock-epoch)
+// that every process on the file maps, so a change is read at the next call
+// of every gateway, whichever process made it.
 package store

@@ -114,6 +114,9 @@ func (s *SQLite) Unrevoke(ctx context.Context, subject, by string, at time.Time)
 
 // Revocation implements Revocations.
 func (s *SQLite) Revocation(ctx context.Context, subject string) (Revocation, bool, error) {
+	if s.cache.reads() {
+		return s.cachedRevocation(ctx, subject)
+	}
 	return s.ap().revocation(ctx, subject)
 }
 
@@ -123,10 +126,11 @@ func (s *SQLite) ListRevocations(ctx context.Context) ([]Revocation, error) {
 }
 
 // wap is the approval backend reading and writing on the writer
-// connection (SQLite has one writer).
+// connection (SQLite has one writer), each statement its own transaction
+// and a change to the epoch.
 func (s *SQLite) wap() apBackend {
 	b := s.ap()
-	b.read = sqliteRunner{db: s.w}
+	b.read = bumpRunner{run: sqliteRunner{db: s.w}, c: s.cache}
 	return b
 }
 

@@ -25,6 +25,8 @@ type SQLite struct {
 	// reads caches the prepared reader statements of the per-call checks
 	// (revocations, grants): parsing the SQL cost as much as running it.
 	reads *stmtCache
+	// cache serves those checks between changes; nil without an epoch.
+	cache *sqliteCache
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -95,6 +97,7 @@ func openSQLite(ctx context.Context, dsn string, o options) (*SQLite, error) {
 		w.Close()
 		return nil, err
 	}
+	s.cache = openCache(ctx, w)
 	// The other pools open after migration so WAL mode is already set.
 	if s.r, err = sql.Open("sqlite", sqliteDSN(dsn, o, roleReader)); err == nil {
 		s.ck, err = sql.Open("sqlite", sqliteDSN(dsn, o, roleCheckpointer))
@@ -212,7 +215,7 @@ func (s *SQLite) Close() error {
 		}
 	}
 	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	errs = append(errs, s.w.Close())
+	errs = append(errs, s.w.Close(), s.cache.close())
 	return errors.Join(errs...)
 }
 

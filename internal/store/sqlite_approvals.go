@@ -104,9 +104,13 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 // ap returns the approval storage on the writer (BEGIN IMMEDIATE, so a
 // compare-and-set never races another process on the same file) and the
-// reader pool.
+// reader pool. Each write transaction bumps the epoch before it begins,
+// so that a read loaded while it runs is not kept, and after it ends, so
+// that the next read loads what it committed.
 func (s *SQLite) ap() apBackend {
 	return apBackend{d: s.d, read: sqliteRunner{db: s.r, stmts: s.reads}, tx: func(ctx context.Context, fn func(apRunner) error) error {
+		s.cache.bump()
+		defer s.cache.bump()
 		tx, err := s.w.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -166,6 +170,9 @@ func (s *SQLite) SetApprovalRef(ctx context.Context, id int64, ref string) error
 
 // ActiveGrants implements Grants.
 func (s *SQLite) ActiveGrants(ctx context.Context, subject string, now time.Time) ([]Grant, error) {
+	if s.cache.reads() {
+		return s.cachedActiveGrants(ctx, subject, now)
+	}
 	return s.ap().activeGrants(ctx, subject, now)
 }
 
