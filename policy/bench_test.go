@@ -2,9 +2,13 @@ package policy
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/connectors"
 )
 
 // BenchmarkDecide is one decision of the default bundle on a realistic
@@ -54,6 +58,56 @@ func BenchmarkDecideLatency(b *testing.B) {
 			b.ReportMetric(pct(0.99), "p99-ns")
 		})
 	}
+}
+
+// BenchmarkDecideStream is a stream of calls as several agents make them:
+// 40 call shapes (8 principals, 5 tables, reads and writes, two
+// connections) in a shuffled order, each with its own parameter values
+// and time, so the memo misses once per shape and hits after that. It
+// reports the stream's p50 and p99, and how many decisions missed.
+func BenchmarkDecideStream(b *testing.B) {
+	var shapes []Input
+	for p := range 8 {
+		for t, table := range []string{"public.orders", "public.customers", "public.items", "public.invoices", "public.users"} {
+			pr := alice
+			pr.Subject = fmt.Sprintf("agent-%d@example.com", p)
+			in := selectInput()
+			in.Principal = pr
+			in.Action = &connectors.Action{ReadOnly: true, Risk: connectors.RiskLow, Flags: []string{},
+				Statements: []connectors.Statement{stmt("select", true, table)}}
+			if (p+t)%4 == 0 {
+				in.Action = &connectors.Action{Risk: connectors.RiskMedium, Flags: []string{},
+					Statements: []connectors.Statement{stmt("update", false, table)}}
+			}
+			if p%2 == 1 {
+				in.Connection = devDB
+			}
+			shapes = append(shapes, in)
+		}
+	}
+	e := newEngine(b, Options{})
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	durs := make([]time.Duration, 0, 1<<16)
+	for b.Loop() {
+		in := shapes[rng.IntN(len(shapes))]
+		in.Arguments = map[string]any{"sql": "SELECT ...", "params": []any{rng.IntN(1 << 20)}}
+		in.Now = testNow.Add(time.Duration(len(durs)) * time.Millisecond)
+		t0 := time.Now()
+		if _, err := e.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		durs = append(durs, time.Since(t0))
+	}
+	slices.Sort(durs)
+	pct := func(p float64) float64 { return float64(durs[int(p*float64(len(durs)-1))].Nanoseconds()) }
+	b.ReportMetric(pct(0.50), "p50-ns")
+	b.ReportMetric(pct(0.99), "p99-ns")
+	m := e.snap.Load().memo
+	m.mu.RLock()
+	misses := m.n // nothing was evicted: far fewer shapes than memoMax
+	m.mu.RUnlock()
+	b.ReportMetric(float64(misses)/float64(len(durs))*100, "miss-%")
 }
 
 func memoName(memo bool) string {
