@@ -26,8 +26,10 @@ import (
 // it, so a key can only be coarser than what the rules read, never finer.
 
 // memoMax bounds a snapshot's memo; past it the memo starts over rather
-// than grow with every distinct call shape.
-const memoMax = 4096
+// than grow with every distinct call shape. An entry holds the values it
+// is keyed by (the action is most of it) and the decision: about 2.5 KB,
+// so a full memo adds under 3 MB to the gateway.
+const memoMax = 1024
 
 // Input members in the order inputTerms converts them.
 const (
