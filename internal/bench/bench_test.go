@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -287,10 +288,13 @@ func BenchmarkOverhead(b *testing.B) {
 // tool on a plain mcp-go server in this process (the framework's own
 // ceiling on this machine, where the clients share the two cores), then
 // against the airlock binary doing primary-key lookups; it reports calls
-// per second and the binary's RSS.
+// per second, the binary's RSS, and the CPU per call of the binary, of
+// the clients and of PostgreSQL: calls/s is bounded by their sum.
 func BenchmarkConcurrent(b *testing.B) {
 	b.Run("floor-noop", func(b *testing.B) {
+		self0 := selfCPU()
 		drive(b, noopURL(b), "noop", func(int64) map[string]any { return nil })
+		b.ReportMetric(float64((selfCPU()-self0).Microseconds())/float64(b.N), "clients+server-cpu-µs/call")
 	})
 	b.Run("airlock", func(b *testing.B) {
 		db := testenv.Postgres(b).NewDatabase(b)
@@ -321,13 +325,18 @@ func BenchmarkConcurrent(b *testing.B) {
 		if url == "" {
 			b.Fatal("airlock did not start")
 		}
-		cpu0 := procCPU(b, cmd.Process.Pid)
+		cpu0, pg0, self0 := procCPU(b, cmd.Process.Pid), postgresCPU(b), selfCPU()
 		drive(b, url, "sql_query", func(i int64) map[string]any {
 			return map[string]any{"connection": "shop", "sql": pkLookup, "params": []any{1 + i%50}}
 		})
 		// The binary's own CPU per call: the clients and PostgreSQL share
 		// the machine, so calls/s alone does not say what the gateway costs.
-		b.ReportMetric(float64((procCPU(b, cmd.Process.Pid)-cpu0).Microseconds())/float64(b.N), "gateway-cpu-µs/call")
+		perCall := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+		b.ReportMetric(perCall(procCPU(b, cmd.Process.Pid)-cpu0), "gateway-cpu-µs/call")
+		// Where the rest of the machine goes: the 8 clients (this
+		// process) and PostgreSQL's backends.
+		b.ReportMetric(perCall(selfCPU()-self0), "clients-cpu-µs/call")
+		b.ReportMetric(perCall(postgresCPU(b)-pg0), "postgres-cpu-µs/call")
 		rss, hwm := procMemory(b, cmd.Process.Pid)
 		b.ReportMetric(rss, "rss-MiB")
 		b.ReportMetric(hwm, "peak-rss-MiB")
@@ -374,6 +383,35 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// postgresCPU is the CPU time of every postgres process on the machine
+// (the test server's backends; nothing else runs PostgreSQL here).
+func postgresCPU(b *testing.B) time.Duration {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+				sum += procCPU(b, pid)
+			}
+		}
+	}
+	return sum
+}
+
+// selfCPU is this process's user and system time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func procMemory(b *testing.B, pid int) (rss, hwm float64) {
