@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -15,8 +12,9 @@ import (
 // it reads the head, writes its whole batch and moves the head, so the
 // replicas share one linear chain and one sequence.
 type Postgres struct {
-	pool *pgxpool.Pool
-	d    dialect
+	auditSQL // reads, cursors, settings and retention of the audit log
+	pool     *pgxpool.Pool
+	d        dialect
 }
 
 // migrateLock is the advisory lock replicas starting together take before
@@ -39,6 +37,7 @@ func openPostgres(ctx context.Context, dsn string, o options) (*Postgres, error)
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
 	p := &Postgres{pool: pool, d: postgresDialect}
+	p.auditSQL = p.audit()
 	if err := p.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -90,57 +89,3 @@ func (p *Postgres) Driver() string { return "postgres" }
 
 // Close implements Store.
 func (p *Postgres) Close() error { p.pool.Close(); return nil }
-
-func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
-// Cursor implements AuditLog.
-func (p *Postgres) Cursor(ctx context.Context, sink string) (int64, error) {
-	var seq int64
-	err := p.pool.QueryRow(ctx, "SELECT seq FROM audit_sink_cursors WHERE sink = $1", sink).Scan(&seq)
-	if isNoRows(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: cursor %s: %w", sink, err)
-	}
-	return seq, nil
-}
-
-// SetCursor implements AuditLog.
-func (p *Postgres) SetCursor(ctx context.Context, sink string, seq int64) error {
-	_, err := p.pool.Exec(ctx, pgSetCursorSQL, sink, seq, time.Now().UTC())
-	if err != nil {
-		return fmt.Errorf("store: set cursor %s: %w", sink, err)
-	}
-	return nil
-}
-
-const pgSetCursorSQL = `INSERT INTO audit_sink_cursors (sink, seq, updated) VALUES ($1, $2, $3)
-ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq, updated = excluded.updated`
-
-// DeleteCursor implements AuditLog.
-func (p *Postgres) DeleteCursor(ctx context.Context, name string) error {
-	if _, err := p.pool.Exec(ctx, "DELETE FROM audit_sink_cursors WHERE sink = $1", name); err != nil {
-		return fmt.Errorf("store: delete cursor %s: %w", name, err)
-	}
-	return nil
-}
-
-// LegalHold implements AuditLog.
-func (p *Postgres) LegalHold(ctx context.Context) (bool, error) {
-	on, err := legalHold(ctx, p.pool.QueryRow(ctx, "SELECT value FROM audit_settings WHERE name = 'legal_hold'"))
-	if err != nil {
-		return false, fmt.Errorf("store: legal hold: %w", err)
-	}
-	return on, nil
-}
-
-// SetLegalHold implements AuditLog.
-func (p *Postgres) SetLegalHold(ctx context.Context, on bool) error {
-	_, err := p.pool.Exec(ctx, `INSERT INTO audit_settings (name, value) VALUES ('legal_hold', $1)
-ON CONFLICT (name) DO UPDATE SET value = excluded.value`, onOff(on))
-	if err != nil {
-		return fmt.Errorf("store: set legal hold: %w", err)
-	}
-	return nil
-}

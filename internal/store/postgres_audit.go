@@ -54,7 +54,7 @@ func (p *Postgres) Append(ctx context.Context, build func(Head) (Batch, error)) 
 		}
 	}
 	if c := b.Cursor; c != nil {
-		if _, err := tx.Exec(ctx, pgSetCursorSQL, c.Name, c.Value, time.Now().UTC()); err != nil {
+		if _, err := tx.Exec(ctx, p.d.rebind(p.d.setCursorSQL()), c.Name, c.Value, time.Now().UTC()); err != nil {
 			return Head{}, fmt.Errorf("store: append: cursor: %w", err)
 		}
 	}
@@ -109,116 +109,10 @@ func pgInsert(ctx context.Context, tx pgx.Tx, recs []Record) error {
 	return err
 }
 
-// Head implements AuditLog.
-func (p *Postgres) Head(ctx context.Context) (Head, error) {
-	h, err := scanHead(p.pool.QueryRow(ctx, pgHeadSQL))
-	if err != nil {
-		return Head{}, fmt.Errorf("store: head: %w", err)
-	}
-	return h, nil
-}
-
-// Events implements AuditLog.
-func (p *Postgres) Events(ctx context.Context, after int64, limit int) ([]Record, error) {
-	return p.records(ctx, "store: events", "SELECT "+p.d.eventCols()+" FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
-}
-
-// Search implements AuditLog.
-func (p *Postgres) Search(ctx context.Context, q Query) ([]Record, error) {
-	query, args := p.d.searchSQL(q)
-	return p.records(ctx, "store: search", query, args...)
-}
-
-func (p *Postgres) records(ctx context.Context, op, query string, args ...any) ([]Record, error) {
-	rows, err := p.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return out, nil
-}
-
-// Checkpoints implements AuditLog.
-func (p *Postgres) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
-	rows, err := p.pool.Query(ctx, "SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq")
-	if err != nil {
-		return nil, fmt.Errorf("store: checkpoints: %w", err)
-	}
-	defer rows.Close()
-	return scanCheckpoints(rows)
-}
-
-// Sessions implements AuditLog.
-func (p *Postgres) Sessions(ctx context.Context, q Query) ([]Session, error) {
-	query, args := p.d.sessionsSQL(q)
-	rows, err := p.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		x, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: sessions: %w", err)
-		}
-		out = append(out, x)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: sessions: %w", err)
-	}
-	return out, nil
-}
-
-// Purge implements AuditLog.
-func (p *Postgres) Purge(ctx context.Context, through int64) (PurgeStats, error) {
-	tx, err := p.pool.Begin(ctx)
-	if err != nil {
-		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
-	}
-	defer tx.Rollback(context.Background())
-	// Purges of two replicas queue on the head row like appends do, so
-	// the second sees the first's result instead of racing it.
-	if _, err := tx.Exec(ctx, "SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE"); err != nil {
-		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
-	}
-	on, err := legalHold(ctx, tx.QueryRow(ctx, "SELECT value FROM audit_settings WHERE name = 'legal_hold'"))
-	if err != nil {
-		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
-	}
-	if on {
-		return PurgeStats{}, ErrLegalHold
-	}
-	var n int
-	if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM audit_checkpoints WHERE seq = $1", through).Scan(&n); err != nil {
-		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
-	}
-	if n == 0 {
-		return PurgeStats{}, fmt.Errorf("%w %d", ErrNoAnchor, through)
-	}
-	var st PurgeStats
-	tag, err := tx.Exec(ctx, "DELETE FROM audit_events WHERE seq <= $1", through)
-	if err != nil {
-		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
-	}
-	st.Events = tag.RowsAffected()
-	if tag, err = tx.Exec(ctx, "DELETE FROM audit_checkpoints WHERE seq < $1", through); err != nil {
-		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
-	}
-	st.Checkpoints = tag.RowsAffected()
-	if err := tx.Commit(ctx); err != nil {
-		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
-	}
-	return st, nil
+// audit is the shared audit SQL on the pool; a purge locks the head row
+// first, as appends do.
+func (p *Postgres) audit() auditSQL {
+	r := pgxRunner{p.pool, p.d}
+	return auditSQL{d: p.d, read: r, write: r, tx: p.ap().tx, headSQL: pgHeadSQL,
+		lockHead: "SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE"}
 }

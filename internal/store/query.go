@@ -10,12 +10,14 @@ import (
 // query builders: placeholders and how time is stored.
 type dialect struct {
 	timeCol string              // events.time column
+	timeSfx string              // suffix of every time column's name
 	ph      func(n int) string  // n-th placeholder, from 1
 	timeArg func(time.Time) any // a time as the driver wants it
 }
 
 var sqliteDialect = dialect{
 	timeCol: "time_us",
+	timeSfx: "_us",
 	ph:      func(int) string { return "?" },
 	timeArg: func(t time.Time) any { return t.UnixMicro() },
 }
@@ -25,6 +27,10 @@ var postgresDialect = dialect{
 	ph:      func(n int) string { return fmt.Sprintf("$%d", n) },
 	timeArg: func(t time.Time) any { return t.UTC() },
 }
+
+// col is the name of time column name in dialect d: SQLite stores
+// microseconds in columns named name_us.
+func (d dialect) col(name string) string { return name + d.timeSfx }
 
 // eventCols lists the columns scanRecord reads, for dialect d.
 func (d dialect) eventCols() string {

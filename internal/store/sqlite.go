@@ -17,11 +17,12 @@ import (
 // process on the same file waits on busy_timeout instead of forking the
 // chain. Reads use their own pool and never block the writer.
 type SQLite struct {
-	w     *sql.DB // one connection, BEGIN IMMEDIATE
-	r     *sql.DB // readers
-	ck    *sql.DB // the WAL checkpointer's connection
-	d     dialect
-	stmts sqliteStmts
+	auditSQL         // reads, cursors, settings and retention of the audit log
+	w        *sql.DB // one connection, BEGIN IMMEDIATE
+	r        *sql.DB // readers
+	ck       *sql.DB // the WAL checkpointer's connection
+	d        dialect
+	stmts    sqliteStmts
 	// reads caches the prepared reader statements of the per-call checks
 	// (revocations, grants): parsing the SQL cost as much as running it.
 	reads *stmtCache
@@ -111,6 +112,7 @@ func openSQLite(ctx context.Context, dsn string, o options) (*SQLite, error) {
 	s.r.SetMaxOpenConns(4)
 	s.r.SetMaxIdleConns(4)
 	s.ck.SetMaxOpenConns(1)
+	s.auditSQL = s.audit()
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.checkpointWAL()
 	return s, nil
@@ -133,7 +135,7 @@ func (s *SQLite) prepare(ctx context.Context) error {
 	s.stmts = sqliteStmts{
 		ins:       ins,
 		head:      prep(sqliteHeadSQL),
-		cursor:    prep(sqliteSetCursorSQL),
+		cursor:    prep(s.d.setCursorSQL()),
 		cp:        prep("INSERT INTO audit_checkpoints (seq, hash, time_us, key_id, signature) VALUES (?, ?, ?, ?, ?)"),
 		upd:       prep("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"),
 		updSigned: prep("UPDATE audit_head SET seq = ?, hash = ?, signed_seq = ?, signed_hash = ?, signed_time_us = ?, signed_key_id = ?, signed_signature = ? WHERE id = 1"),
@@ -217,75 +219,4 @@ func (s *SQLite) Close() error {
 	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	errs = append(errs, s.w.Close(), s.cache.close())
 	return errors.Join(errs...)
-}
-
-// Cursor implements AuditLog.
-func (s *SQLite) Cursor(ctx context.Context, sink string) (int64, error) {
-	var seq int64
-	err := s.r.QueryRowContext(ctx, "SELECT seq FROM audit_sink_cursors WHERE sink = ?", sink).Scan(&seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: cursor %s: %w", sink, err)
-	}
-	return seq, nil
-}
-
-// SetCursor implements AuditLog.
-func (s *SQLite) SetCursor(ctx context.Context, sink string, seq int64) error {
-	_, err := s.w.ExecContext(ctx, sqliteSetCursorSQL, sink, seq, time.Now().UnixMicro())
-	if err != nil {
-		return fmt.Errorf("store: set cursor %s: %w", sink, err)
-	}
-	return nil
-}
-
-const sqliteSetCursorSQL = `INSERT INTO audit_sink_cursors (sink, seq, updated_us) VALUES (?, ?, ?)
-ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq, updated_us = excluded.updated_us`
-
-// DeleteCursor implements AuditLog.
-func (s *SQLite) DeleteCursor(ctx context.Context, name string) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM audit_sink_cursors WHERE sink = ?", name); err != nil {
-		return fmt.Errorf("store: delete cursor %s: %w", name, err)
-	}
-	return nil
-}
-
-// LegalHold implements AuditLog.
-func (s *SQLite) LegalHold(ctx context.Context) (bool, error) {
-	on, err := legalHold(ctx, s.r.QueryRowContext(ctx, "SELECT value FROM audit_settings WHERE name = 'legal_hold'"))
-	if err != nil {
-		return false, fmt.Errorf("store: legal hold: %w", err)
-	}
-	return on, nil
-}
-
-// SetLegalHold implements AuditLog.
-func (s *SQLite) SetLegalHold(ctx context.Context, on bool) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO audit_settings (name, value) VALUES ('legal_hold', ?)
-ON CONFLICT (name) DO UPDATE SET value = excluded.value`, onOff(on))
-	if err != nil {
-		return fmt.Errorf("store: set legal hold: %w", err)
-	}
-	return nil
-}
-
-func legalHold(_ context.Context, row scanner) (bool, error) {
-	var v string
-	err := row.Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) || isNoRows(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return v == "on", nil
-}
-
-func onOff(on bool) string {
-	if on {
-		return "on"
-	}
-	return "off"
 }

@@ -111,16 +111,22 @@ func (s *SQLite) ap() apBackend {
 	return apBackend{d: s.d, read: sqliteRunner{db: s.r, stmts: s.reads}, tx: func(ctx context.Context, fn func(apRunner) error) error {
 		s.cache.bump()
 		defer s.cache.bump()
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := fn(sqliteRunner{db: tx}); err != nil {
-			return err
-		}
-		return tx.Commit()
+		return s.writeTx(ctx, fn)
 	}}
+}
+
+// writeTx runs fn in one transaction on the writer: committed when fn
+// returns nil.
+func (s *SQLite) writeTx(ctx context.Context, fn func(apRunner) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(sqliteRunner{db: tx}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // CreateApproval implements Approvals.
