@@ -12,9 +12,10 @@ import (
 // it reads the head, writes its whole batch and moves the head, so the
 // replicas share one linear chain and one sequence.
 type Postgres struct {
-	auditSQL // reads, cursors, settings and retention of the audit log
-	pool     *pgxpool.Pool
-	d        dialect
+	auditSQL     // reads, cursors, settings and retention of the audit log
+	approvalsSQL // approvals, grants and revocations
+	pool         *pgxpool.Pool
+	d            dialect
 }
 
 // migrateLock is the advisory lock replicas starting together take before
@@ -38,6 +39,7 @@ func openPostgres(ctx context.Context, dsn string, o options) (*Postgres, error)
 	}
 	p := &Postgres{pool: pool, d: postgresDialect}
 	p.auditSQL = p.audit()
+	p.approvalsSQL = approvalsSQL{b: p.ap(), rev: p.ap()}
 	if err := p.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -102,27 +102,12 @@ func (b apBackend) listRevocations(ctx context.Context) ([]Revocation, error) {
 	return out, rows.Err()
 }
 
-// Revoke implements Revocations.
-func (s *SQLite) Revoke(ctx context.Context, subject, reason, by string, at time.Time) error {
-	return s.wap().revoke(ctx, subject, reason, by, at)
-}
-
-// Unrevoke implements Revocations.
-func (s *SQLite) Unrevoke(ctx context.Context, subject, by string, at time.Time) (bool, error) {
-	return s.wap().unrevoke(ctx, subject, by, at)
-}
-
 // Revocation implements Revocations.
 func (s *SQLite) Revocation(ctx context.Context, subject string) (Revocation, bool, error) {
 	if s.cache.reads() {
 		return s.cachedRevocation(ctx, subject)
 	}
 	return s.ap().revocation(ctx, subject)
-}
-
-// ListRevocations implements Revocations.
-func (s *SQLite) ListRevocations(ctx context.Context) ([]Revocation, error) {
-	return s.ap().listRevocations(ctx)
 }
 
 // wap is the approval backend reading and writing on the writer
@@ -132,26 +117,6 @@ func (s *SQLite) wap() apBackend {
 	b := s.ap()
 	b.read = bumpRunner{run: sqliteRunner{db: s.w}, c: s.cache}
 	return b
-}
-
-// Revoke implements Revocations.
-func (p *Postgres) Revoke(ctx context.Context, subject, reason, by string, at time.Time) error {
-	return p.ap().revoke(ctx, subject, reason, by, at)
-}
-
-// Unrevoke implements Revocations.
-func (p *Postgres) Unrevoke(ctx context.Context, subject, by string, at time.Time) (bool, error) {
-	return p.ap().unrevoke(ctx, subject, by, at)
-}
-
-// Revocation implements Revocations.
-func (p *Postgres) Revocation(ctx context.Context, subject string) (Revocation, bool, error) {
-	return p.ap().revocation(ctx, subject)
-}
-
-// ListRevocations implements Revocations.
-func (p *Postgres) ListRevocations(ctx context.Context) ([]Revocation, error) {
-	return p.ap().listRevocations(ctx)
 }
 
 // boolArg is a boolean as the dialect stores it (SQLite has integers).

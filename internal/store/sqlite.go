@@ -17,12 +17,13 @@ import (
 // process on the same file waits on busy_timeout instead of forking the
 // chain. Reads use their own pool and never block the writer.
 type SQLite struct {
-	auditSQL         // reads, cursors, settings and retention of the audit log
-	w        *sql.DB // one connection, BEGIN IMMEDIATE
-	r        *sql.DB // readers
-	ck       *sql.DB // the WAL checkpointer's connection
-	d        dialect
-	stmts    sqliteStmts
+	auditSQL             // reads, cursors, settings and retention of the audit log
+	approvalsSQL         // approvals, grants and revocations; two reads are cached
+	w            *sql.DB // one connection, BEGIN IMMEDIATE
+	r            *sql.DB // readers
+	ck           *sql.DB // the WAL checkpointer's connection
+	d            dialect
+	stmts        sqliteStmts
 	// reads caches the prepared reader statements of the per-call checks
 	// (revocations, grants): parsing the SQL cost as much as running it.
 	reads *stmtCache
@@ -113,6 +114,7 @@ func openSQLite(ctx context.Context, dsn string, o options) (*SQLite, error) {
 	s.r.SetMaxIdleConns(4)
 	s.ck.SetMaxOpenConns(1)
 	s.auditSQL = s.audit()
+	s.approvalsSQL = approvalsSQL{b: s.ap(), rev: s.wap()}
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.checkpointWAL()
 	return s, nil

@@ -129,70 +129,10 @@ func (s *SQLite) writeTx(ctx context.Context, fn func(apRunner) error) error {
 	return tx.Commit()
 }
 
-// CreateApproval implements Approvals.
-func (s *SQLite) CreateApproval(ctx context.Context, r ApprovalRequest, now time.Time) (ApprovalRequest, bool, error) {
-	return s.ap().createApproval(ctx, r, now)
-}
-
-// GetApproval implements Approvals.
-func (s *SQLite) GetApproval(ctx context.Context, id int64) (ApprovalRequest, error) {
-	return s.ap().getApproval(ctx, sqliteRunner{db: s.r, stmts: s.reads}, id)
-}
-
-// LatestApproval implements Approvals.
-func (s *SQLite) LatestApproval(ctx context.Context, k ApprovalKey) (ApprovalRequest, error) {
-	return s.ap().latestApproval(ctx, k)
-}
-
-// ListApprovals implements Approvals.
-func (s *SQLite) ListApprovals(ctx context.Context, f ApprovalFilter) ([]ApprovalRequest, error) {
-	return s.ap().listApprovals(ctx, f)
-}
-
-// DecideApproval implements Approvals.
-func (s *SQLite) DecideApproval(ctx context.Context, id int64, d ApprovalDecision) (ApprovalRequest, *Grant, error) {
-	return s.ap().decideApproval(ctx, id, d)
-}
-
-// ConsumeApproval implements Approvals.
-func (s *SQLite) ConsumeApproval(ctx context.Context, k ApprovalKey, now time.Time, window time.Duration) (ApprovalRequest, error) {
-	return s.ap().consumeApproval(ctx, k, now, window)
-}
-
-// ExpireApprovals implements Approvals.
-func (s *SQLite) ExpireApprovals(ctx context.Context, now time.Time) ([]ApprovalRequest, error) {
-	return s.ap().expireApprovals(ctx, now)
-}
-
-// CancelApprovals implements Approvals.
-func (s *SQLite) CancelApprovals(ctx context.Context, subject, by, reason string, now time.Time) ([]ApprovalRequest, error) {
-	return s.ap().cancelApprovals(ctx, subject, by, reason, now)
-}
-
-// SetApprovalRef implements Approvals.
-func (s *SQLite) SetApprovalRef(ctx context.Context, id int64, ref string) error {
-	return s.ap().setApprovalRef(ctx, id, ref)
-}
-
 // ActiveGrants implements Grants.
 func (s *SQLite) ActiveGrants(ctx context.Context, subject string, now time.Time) ([]Grant, error) {
 	if s.cache.reads() {
 		return s.cachedActiveGrants(ctx, subject, now)
 	}
 	return s.ap().activeGrants(ctx, subject, now)
-}
-
-// GetGrant implements Grants.
-func (s *SQLite) GetGrant(ctx context.Context, id int64) (Grant, error) {
-	return s.ap().getGrant(ctx, sqliteRunner{db: s.r, stmts: s.reads}, id)
-}
-
-// ListGrants implements Grants.
-func (s *SQLite) ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error) {
-	return s.ap().listGrants(ctx, f)
-}
-
-// RevokeGrant implements Grants.
-func (s *SQLite) RevokeGrant(ctx context.Context, id int64, by, reason string, now time.Time) (Grant, error) {
-	return s.ap().revokeGrant(ctx, id, by, reason, now)
 }
