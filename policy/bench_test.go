@@ -43,19 +43,7 @@ func BenchmarkDecideLatency(b *testing.B) {
 			for range 1000 { // warm caches and the allocator
 				_, _ = e.Decide(ctx, in)
 			}
-			durs := make([]time.Duration, 0, 1<<16)
-			for b.Loop() {
-				in.Now = in.Now.Add(time.Millisecond)
-				t0 := time.Now()
-				if _, err := e.Decide(ctx, in); err != nil {
-					b.Fatal(err)
-				}
-				durs = append(durs, time.Since(t0))
-			}
-			slices.Sort(durs)
-			pct := func(p float64) float64 { return float64(durs[int(p*float64(len(durs)-1))].Nanoseconds()) }
-			b.ReportMetric(pct(0.50), "p50-ns")
-			b.ReportMetric(pct(0.99), "p99-ns")
+			timeDecisions(b, e, func(in *Input) { in.Now = in.Now.Add(time.Millisecond) }, in)
 		})
 	}
 }
@@ -86,13 +74,28 @@ func BenchmarkDecideStream(b *testing.B) {
 		}
 	}
 	e := newEngine(b, Options{})
-	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
+	var in Input
+	n := timeDecisions(b, e, func(in *Input) {
+		*in = shapes[rng.IntN(len(shapes))]
+		in.Arguments = map[string]any{"sql": "SELECT ...", "params": []any{rng.IntN(1 << 20)}}
+		in.Now = testNow.Add(time.Duration(rng.IntN(1<<20)) * time.Millisecond)
+	}, in)
+	m := e.snap.Load().memo
+	m.mu.RLock()
+	misses := m.n // nothing was evicted: far fewer shapes than memoMax
+	m.mu.RUnlock()
+	b.ReportMetric(float64(misses)/float64(n)*100, "miss-%")
+}
+
+// timeDecisions decides in, changed by next before each decision, until
+// the benchmark ends; it reports the p50 and p99 and returns how many
+// decisions it timed.
+func timeDecisions(b *testing.B, e *Engine, next func(*Input), in Input) int {
+	ctx := context.Background()
 	durs := make([]time.Duration, 0, 1<<16)
 	for b.Loop() {
-		in := shapes[rng.IntN(len(shapes))]
-		in.Arguments = map[string]any{"sql": "SELECT ...", "params": []any{rng.IntN(1 << 20)}}
-		in.Now = testNow.Add(time.Duration(len(durs)) * time.Millisecond)
+		next(&in)
 		t0 := time.Now()
 		if _, err := e.Decide(ctx, in); err != nil {
 			b.Fatal(err)
@@ -103,11 +106,7 @@ func BenchmarkDecideStream(b *testing.B) {
 	pct := func(p float64) float64 { return float64(durs[int(p*float64(len(durs)-1))].Nanoseconds()) }
 	b.ReportMetric(pct(0.50), "p50-ns")
 	b.ReportMetric(pct(0.99), "p99-ns")
-	m := e.snap.Load().memo
-	m.mu.RLock()
-	misses := m.n // nothing was evicted: far fewer shapes than memoMax
-	m.mu.RUnlock()
-	b.ReportMetric(float64(misses)/float64(len(durs))*100, "miss-%")
+	return len(durs)
 }
 
 func memoName(memo bool) string {
