@@ -17,6 +17,7 @@ import (
 
 	"github.com/airlockhq/airlock/approvals"
 	"github.com/airlockhq/airlock/internal/cliauth"
+	"github.com/airlockhq/airlock/internal/cliflag"
 )
 
 const approvalsUsage = `usage:
@@ -58,22 +59,6 @@ func newAdminFlags(name string, stderr io.Writer) (*flag.FlagSet, *adminFlags) {
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 	fs.BoolVar(&f.all, "all", false, "include ended grants")
 	return fs, f
-}
-
-// parseInterleaved lets flags follow positional arguments
-// ("approve APR-3 --reason ok"), which the flag package alone does not.
-func parseAdminArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // cmdApprovals implements `airlock approvals`. Exit codes: 0 ok, 1 the
@@ -175,7 +160,7 @@ func adminCommand(group, usage string, commands, args []string, stderr io.Writer
 		return nil, nil, nil, false
 	}
 	fs, f := newAdminFlags(group+" "+args[0], stderr)
-	pos, err := parseAdminArgs(fs, args[1:])
+	pos, err := cliflag.Parse(fs, args[1:])
 	if err != nil {
 		return nil, nil, nil, false
 	}

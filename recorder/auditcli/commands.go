@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/airlockhq/airlock/internal/cliflag"
 	"github.com/airlockhq/airlock/internal/store"
 	"github.com/airlockhq/airlock/recorder"
 	"github.com/airlockhq/airlock/recorder/export"
@@ -56,7 +57,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "audit: unknown command %q\n\n%s", cmd, Usage)
 		return exitUsage
 	}
-	pos, err := parse(fs, args)
+	pos, err := cliflag.Parse(fs, args)
 	if err != nil {
 		return exitUsage
 	}
