@@ -57,73 +57,15 @@ func pureBuiltin(name string) bool {
 	return false
 }
 
-// purity decides, with memory, whether rules are independent of the input
-// and of the evaluation.
-type purity struct {
-	c    *ast.Compiler
-	memo map[*ast.Rule]bool
-}
-
-func (p *purity) rules(rs []*ast.Rule) bool {
-	for _, r := range rs {
-		if !p.rule(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// rule walks r with its else chain (the walk includes it).
-func (p *purity) rule(r *ast.Rule) bool {
-	if v, ok := p.memo[r]; ok {
-		return v
-	}
-	p.memo[r] = false // a rule met again while being decided is not pure
-	pure := true
-	ast.WalkExprs(r, func(e *ast.Expr) bool {
-		if len(e.With) > 0 {
-			pure = false
-		}
-		return !pure
-	})
-	ast.WalkTerms(r, func(t *ast.Term) bool {
-		if !pure {
-			return true
-		}
-		switch v := t.Value.(type) {
-		case ast.Var:
-			pure = !v.Equal(ast.InputRootDocument.Value)
-		case ast.Ref:
-			pure = p.ref(v)
-		}
-		return !pure
-	})
-	p.memo[r] = pure
-	return pure
-}
-
-// ref reports whether reading or calling r keeps a rule pure.
-func (p *purity) ref(r ast.Ref) bool {
-	head, ok := r[0].Value.(ast.Var)
-	switch {
-	case !ok || head.Equal(ast.InputRootDocument.Value):
-		return false
-	case head.Equal(ast.DefaultRootDocument.Value):
-		// Base documents come from the snapshot's store, which is empty
-		// and never written; rules are judged themselves.
-		return p.rules(p.c.GetRulesDynamicWithOpts(r, ast.RulesOptions{IncludeHiddenModules: true}))
-	case ast.BuiltinMap[r.String()] != nil:
-		return pureBuiltin(r.String())
-	default:
-		return true // a local variable
-	}
-}
-
 // constDocs evaluates, once, every single-value rule document of the
 // snapshot that is pure, and returns them as a cache to consult for every evaluation of
 // this snapshot, or nil when there are none.
 func (s *snapshot) constDocs(ctx context.Context) *virtualCache {
-	p := purity{c: s.compiler, memo: map[*ast.Rule]bool{}}
+	pure := func(rs []*ast.Rule) bool {
+		w := depWalk{c: s.compiler, seen: map[*ast.Rule]bool{}, ok: true, builtin: pureBuiltin, noInput: true}
+		w.rules(rs)
+		return w.ok
+	}
 	consts := &virtualCache{}
 	consts.Push()
 	seen := map[string]bool{}
@@ -148,7 +90,7 @@ modules:
 			}
 			seen[key] = true
 			rules := s.compiler.GetRules(path)
-			if !p.rules(rules) || !singleValues(rules) {
+			if !pure(rules) || !singleValues(rules) {
 				continue
 			}
 			q, err := prepareQuery(s.compiler, s.store, s.txn, path)

@@ -71,7 +71,7 @@ type memo struct {
 // newMemo plans the memo for the decision document of c, or returns nil
 // when its decisions cannot be keyed exactly.
 func newMemo(c *ast.Compiler, decision ast.Ref) *memo {
-	w := depWalk{c: c, seen: map[*ast.Rule]bool{}, ok: true}
+	w := depWalk{c: c, seen: map[*ast.Rule]bool{}, ok: true, builtin: memoSafeBuiltin}
 	w.rules(c.GetRulesDynamicWithOpts(decision, ast.RulesOptions{IncludeHiddenModules: true}))
 	if !w.ok || len(w.paths) == 0 {
 		return nil
@@ -182,77 +182,6 @@ func (d Decision) clone() Decision {
 	d.Reasons = slices.Clone(d.Reasons)
 	d.Fired = slices.Clone(d.Fired)
 	return d
-}
-
-// depWalk collects the input refs of the rules it walks, and clears ok
-// on anything that makes a decision depend on more than those refs.
-type depWalk struct {
-	c     *ast.Compiler
-	seen  map[*ast.Rule]bool
-	paths []ast.Ref
-	ok    bool
-}
-
-func (w *depWalk) rules(rs []*ast.Rule) {
-	for _, r := range rs {
-		w.rule(r)
-	}
-}
-
-// rule walks r with its else chain (the walk includes it).
-func (w *depWalk) rule(r *ast.Rule) {
-	if !w.ok || w.seen[r] {
-		return
-	}
-	w.seen[r] = true
-	ast.WalkExprs(r, func(e *ast.Expr) bool {
-		if len(e.With) > 0 {
-			w.ok = false
-		}
-		return !w.ok
-	})
-	ast.WalkTerms(r, w.term)
-}
-
-// term is the walk's visitor; true stops it descending into t.
-func (w *depWalk) term(t *ast.Term) bool {
-	if !w.ok {
-		return true
-	}
-	switch v := t.Value.(type) {
-	case ast.Var:
-		if v.Equal(ast.InputRootDocument.Value) {
-			w.paths = append(w.paths, ast.InputRootRef)
-		}
-	case ast.Ref:
-		w.ref(v)
-		// The head is done; terms inside the path (a nested ref used as
-		// an index) are walked like any other.
-		for _, e := range v[1:] {
-			ast.WalkTerms(e, w.term)
-		}
-		return true
-	}
-	return false
-}
-
-func (w *depWalk) ref(r ast.Ref) {
-	head, ok := r[0].Value.(ast.Var)
-	switch {
-	case !ok:
-		// A ref on a composite value or a call result: its terms are
-		// walked by the caller.
-	case head.Equal(ast.InputRootDocument.Value):
-		w.paths = append(w.paths, r.GroundPrefix())
-	case head.Equal(ast.DefaultRootDocument.Value):
-		// Base documents come from the snapshot's store, which is empty
-		// and never written; the rules are what is read.
-		w.rules(w.c.GetRulesDynamicWithOpts(r, ast.RulesOptions{IncludeHiddenModules: true}))
-	case ast.BuiltinMap[r.String()] != nil:
-		if !memoSafeBuiltin(r.String()) {
-			w.ok = false
-		}
-	}
 }
 
 // memoSafeBuiltin reports whether a builtin's result follows from its
