@@ -88,18 +88,11 @@ func (it *inputTerms) object() ast.Value {
 // need not compare times, and a decision that reads no clock can be
 // memoised.
 func inForce(gs []Grant, now time.Time) []Grant {
-	for i, g := range gs {
-		if !g.ExpiresAt.After(now) {
-			out := slices.Clone(gs[:i])
-			for _, g := range gs[i+1:] {
-				if g.ExpiresAt.After(now) {
-					out = append(out, g)
-				}
-			}
-			return out
-		}
+	expired := func(g Grant) bool { return !g.ExpiresAt.After(now) }
+	if !slices.ContainsFunc(gs, expired) {
+		return gs // the usual case: nothing to copy
 	}
-	return gs
+	return slices.DeleteFunc(slices.Clone(gs), expired)
 }
 
 // Member names of the input, as terms made once: made per call they were

@@ -374,15 +374,23 @@ func drive(b *testing.B, url, tool string, args func(i int64) map[string]any) {
 // procCPU is the user and system time pid has used, from /proc (in clock
 // ticks of 10 ms: the benchmark runs long enough for that).
 func procCPU(b *testing.B, pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	cpu, err := readCPU(pid)
 	if err != nil {
 		b.Fatal(err)
+	}
+	return cpu
+}
+
+func readCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
 	}
 	// Fields after the command name, which is in parentheses.
 	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 // postgresCPU is the CPU time of every postgres process on the machine
@@ -399,8 +407,8 @@ func postgresCPU(b *testing.B) time.Duration {
 			continue
 		}
 		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-				sum += procCPU(b, pid)
+			if cpu, err := readCPU(pid); err == nil { // a backend may exit meanwhile
+				sum += cpu
 			}
 		}
 	}

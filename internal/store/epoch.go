@@ -31,8 +31,6 @@ func openEpoch(dbFile string) (*epoch, error) {
 		return &epoch{n: &memEpoch}, nil
 	}
 	path := dbFile + epochSuffix
-	// O_NOFOLLOW: whoever may write the directory must not be able to
-	// point the counter's increments at another file.
 	// The counter takes the database file's permissions, as SQLite's own
 	// -wal and -shm files do: whoever may write the database (a CLI run
 	// as another user in the same group) must be able to bump it.
@@ -40,6 +38,8 @@ func openEpoch(dbFile string) (*epoch, error) {
 	if dfi, err := os.Stat(dbFile); err == nil {
 		perm = dfi.Mode().Perm() & 0o666
 	}
+	// O_NOFOLLOW: whoever may write the directory must not be able to
+	// point the counter's increments at another file.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, perm)
 	if err != nil {
 		return nil, fmt.Errorf("store: epoch: %w", err)
