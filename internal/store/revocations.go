@@ -107,7 +107,7 @@ func (s *SQLite) Revocation(ctx context.Context, subject string) (Revocation, bo
 	if s.cache.reads() {
 		return s.cachedRevocation(ctx, subject)
 	}
-	return s.ap().revocation(ctx, subject)
+	return s.approvalsSQL.Revocation(ctx, subject)
 }
 
 // wap is the approval backend reading and writing on the writer

@@ -134,5 +134,5 @@ func (s *SQLite) ActiveGrants(ctx context.Context, subject string, now time.Time
 	if s.cache.reads() {
 		return s.cachedActiveGrants(ctx, subject, now)
 	}
-	return s.ap().activeGrants(ctx, subject, now)
+	return s.approvalsSQL.ActiveGrants(ctx, subject, now)
 }

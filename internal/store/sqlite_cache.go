@@ -262,7 +262,7 @@ func (s *SQLite) cachedRevocation(ctx context.Context, subject string) (Revocati
 		return r, found, nil
 	}
 	st, ok := c.begin()
-	r, found, err := s.ap().revocation(ctx, subject)
+	r, found, err := s.approvalsSQL.Revocation(ctx, subject)
 	if err == nil && ok {
 		c.putRevocation(subject, st, r, found)
 	}
@@ -276,7 +276,7 @@ func (s *SQLite) cachedActiveGrants(ctx context.Context, subject string, now tim
 		return gs, nil
 	}
 	st, ok := c.begin()
-	gs, err := s.ap().activeGrants(ctx, subject, now)
+	gs, err := s.approvalsSQL.ActiveGrants(ctx, subject, now)
 	if err != nil {
 		return nil, err
 	}
