@@ -287,9 +287,11 @@ func BenchmarkOverhead(b *testing.B) {
 // BenchmarkConcurrent drives 8 concurrent clients: first against the no-op
 // tool on a plain mcp-go server in this process (the framework's own
 // ceiling on this machine, where the clients share the two cores), then
-// against the airlock binary doing primary-key lookups; it reports calls
-// per second, the binary's RSS, and the CPU per call of the binary, of
-// the clients and of PostgreSQL: calls/s is bounded by their sum.
+// against the airlock binary doing primary-key lookups, with mcp-go's
+// client and with plain HTTP clients that replay what mcp-go's client
+// sends (so the clients take less of the machine); it reports calls per
+// second, the binary's RSS, and the CPU per call of the binary, of the
+// clients and of PostgreSQL: calls/s is bounded by their sum.
 func BenchmarkConcurrent(b *testing.B) {
 	b.Run("floor-noop", func(b *testing.B) {
 		self0 := selfCPU()
@@ -297,55 +299,77 @@ func BenchmarkConcurrent(b *testing.B) {
 		b.ReportMetric(float64((selfCPU()-self0).Microseconds())/float64(b.N), "clients+server-cpu-µs/call")
 	})
 	b.Run("airlock", func(b *testing.B) {
-		db := testenv.Postgres(b).NewDatabase(b)
-		dir := b.TempDir()
-		cfgPath := filepath.Join(dir, "airlock.yaml")
-		if err := os.WriteFile(cfgPath, []byte(configYAML), 0o600); err != nil {
-			b.Fatal(err)
-		}
-		cmd := exec.Command(binary, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0")
-		cmd.Env = append(os.Environ(), "AIRLOCK_BENCH_DSN="+db.AppDSN, "AIRLOCK_LOG_LEVEL=info")
-		stderr, _ := cmd.StderrPipe()
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		url := ""
-		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`"url":"([^"]+)"`)
-		for url == "" && sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				url = m[1]
-			}
-		}
-		go func() {
-			for sc.Scan() {
-			}
-		}()
-		if url == "" {
-			b.Fatal("airlock did not start")
-		}
-		cpu0, pg0, self0 := procCPU(b, cmd.Process.Pid), postgresCPU(b), selfCPU()
-		drive(b, url, "sql_query", func(i int64) map[string]any {
-			return map[string]any{"connection": "shop", "sql": pkLookup, "params": []any{1 + i%50}}
-		})
-		// The binary's own CPU per call: the clients and PostgreSQL share
-		// the machine, so calls/s alone does not say what the gateway costs.
-		perCall := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
-		b.ReportMetric(perCall(procCPU(b, cmd.Process.Pid)-cpu0), "gateway-cpu-µs/call")
-		// Where the rest of the machine goes: the 8 clients (this
-		// process) and PostgreSQL's backends.
-		b.ReportMetric(perCall(selfCPU()-self0), "clients-cpu-µs/call")
-		b.ReportMetric(perCall(postgresCPU(b)-pg0), "postgres-cpu-µs/call")
-		rss, hwm := procMemory(b, cmd.Process.Pid)
-		b.ReportMetric(rss, "rss-MiB")
-		b.ReportMetric(hwm, "peak-rss-MiB")
+		url, pid := startBinary(b)
+		measure(b, pid, func() { drive(b, url, "sql_query", lookupArgs) })
 	})
+	b.Run("airlock-http-clients", func(b *testing.B) {
+		url, pid := startBinary(b)
+		calls := recordCalls(b, url, "sql_query", lookupArgs, 50)
+		measure(b, pid, func() { driveHTTP(b, url, calls) })
+	})
+}
+
+// clients is how many callers BenchmarkConcurrent runs at once.
+const clients = 8
+
+// lookupArgs is the i-th call's primary-key lookup.
+func lookupArgs(i int64) map[string]any {
+	return map[string]any{"connection": "shop", "sql": pkLookup, "params": []any{1 + i%50}}
+}
+
+// startBinary runs the airlock binary over a fresh database and returns
+// its /mcp URL and process id.
+func startBinary(b *testing.B) (string, int) {
+	db := testenv.Postgres(b).NewDatabase(b)
+	dir := b.TempDir()
+	cfgPath := filepath.Join(dir, "airlock.yaml")
+	if err := os.WriteFile(cfgPath, []byte(configYAML), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "AIRLOCK_BENCH_DSN="+db.AppDSN, "AIRLOCK_LOG_LEVEL=info")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := ""
+	sc := bufio.NewScanner(stderr)
+	re := regexp.MustCompile(`"url":"([^"]+)"`)
+	for url == "" && sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if url == "" {
+		b.Fatal("airlock did not start")
+	}
+	return url, cmd.Process.Pid
+}
+
+// measure runs load and reports where the machine went per call.
+func measure(b *testing.B, pid int, load func()) {
+	cpu0, pg0, self0 := procCPU(b, pid), postgresCPU(b), selfCPU()
+	load()
+	// The binary's own CPU per call: the clients and PostgreSQL share
+	// the machine, so calls/s alone does not say what the gateway costs.
+	perCall := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+	b.ReportMetric(perCall(procCPU(b, pid)-cpu0), "gateway-cpu-µs/call")
+	// Where the rest of the machine goes: the 8 clients (this
+	// process) and PostgreSQL's backends.
+	b.ReportMetric(perCall(selfCPU()-self0), "clients-cpu-µs/call")
+	b.ReportMetric(perCall(postgresCPU(b)-pg0), "postgres-cpu-µs/call")
+	rss, hwm := procMemory(b, pid)
+	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(hwm, "peak-rss-MiB")
 }
 
 // drive makes b.N calls of tool from 8 clients at once and reports calls/s.
 func drive(b *testing.B, url, tool string, args func(i int64) map[string]any) {
-	const clients = 8
 	cs := make([]*client.Client, clients)
 	for i := range cs {
 		cs[i] = connect(b, url, mcp.ProtocolVersion20260728)
