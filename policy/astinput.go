@@ -60,7 +60,7 @@ func (it *inputTerms) get(member int) *ast.Term {
 	case mArguments:
 		t = ast.NewTerm(anyMapValue(it.in.Arguments))
 	case mAction:
-		t = ast.NewTerm(actionValue(it.in.Action, it.in.ActionDetail))
+		t = it.c.action(it.in.Action, it.in.ActionDetail)
 	case mGrants:
 		t = ast.NewTerm(grantsValue(inForce(it.in.Grants, it.now)))
 	case mNow:
@@ -143,6 +143,8 @@ type valueCache struct {
 	tools      map[ToolRef]*ast.Term
 	conns      map[string]connEntry
 	principals map[string]principalEntry
+	actions    map[uint64][]actionEntry
+	nActions   int
 }
 
 type connEntry struct {
