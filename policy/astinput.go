@@ -110,6 +110,7 @@ var (
 	kEmail         = ast.StringTerm("email")
 	kGroups        = ast.StringTerm("groups")
 	kIssuer        = ast.StringTerm("issuer")
+	kClientID      = ast.StringTerm("client_id")
 	kClient        = ast.StringTerm("client")
 	kName          = ast.StringTerm("name")
 	kVersion       = ast.StringTerm("version")
@@ -221,7 +222,7 @@ func (c *valueCache) principal(p identity.Principal) *ast.Term {
 // samePrincipal compares every member; nil and empty groups are alike,
 // as they are once converted.
 func samePrincipal(a, b identity.Principal) bool {
-	return a.Subject == b.Subject && a.Email == b.Email && a.Issuer == b.Issuer &&
+	return a.Subject == b.Subject && a.Email == b.Email && a.Issuer == b.Issuer && a.ClientID == b.ClientID &&
 		a.Client == b.Client && a.Verified == b.Verified && slices.Equal(a.Groups, b.Groups)
 }
 
@@ -255,6 +256,7 @@ func principalValue(p identity.Principal) ast.Value {
 		ast.Item(kEmail, str(p.Email)),
 		ast.Item(kGroups, strArray(p.Groups)),
 		ast.Item(kIssuer, str(p.Issuer)),
+		ast.Item(kClientID, str(p.ClientID)),
 		ast.Item(kClient, ast.ObjectTerm(
 			ast.Item(kName, str(p.Client.Name)),
 			ast.Item(kVersion, str(p.Client.Version)),

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/connectors"
+	"github.com/airlockhq/airlock/internal/identity"
 )
 
 func planMembers(m *memo) []string {
@@ -272,5 +273,49 @@ func TestMemoBounded(t *testing.T) {
 	m.mu.RUnlock()
 	if n > memoMax || n == 0 {
 		t.Errorf("memo holds %d decisions, bound %d", n, memoMax)
+	}
+}
+
+// TestClientIDTellsAgentsApart: a rule on the token's client tells two
+// agents of the same subject apart, however alike the rest of their
+// calls, and whatever name their MCP client claims; nothing cached for
+// one client is handed to the other.
+func TestClientIDTellsAgentsApart(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "agents.rego", `package airlock.authz
+deny contains "the reporting agent may not read prod" if {
+	input.principal.client_id == "reporting-agent"
+	input.connection.labels.env == "prod"
+}
+`)
+	e := newEngine(t, Options{Dir: dir})
+	if e.snap.Load().memo == nil {
+		t.Fatal("a rule on client_id turned the memo off")
+	}
+	ide := selectInput()
+	ide.Principal.ClientID = "ide-agent"
+	reporting := selectInput()
+	reporting.Principal.ClientID = "reporting-agent"
+	impostor := selectInput() // claims the name, holds another client's token
+	impostor.Principal.ClientID = "ide-agent"
+	impostor.Principal.Client = identity.Client{Name: "reporting-agent"}
+	for range 2 { // the second round is served from the caches
+		if d := decide(t, e, ide); !d.Allow {
+			t.Errorf("ide agent: %+v", d)
+		}
+		if d := decide(t, e, reporting); !d.Denied() {
+			t.Errorf("reporting agent was handed another client's decision: %+v", d)
+		}
+		if d := decide(t, e, impostor); !d.Allow {
+			t.Errorf("a claimed client name counted as the token's client: %+v", d)
+		}
+	}
+	// What policy eval reads from a file says the same.
+	b, err := reporting.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := EvalFile(context.Background(), e, b); err != nil || !d.Denied() {
+		t.Errorf("policy eval of the reporting agent's input: %+v, %v", d, err)
 	}
 }

@@ -6,14 +6,14 @@ import data.airlock.authz
 
 alice := {
 	"subject": "alice@example.com", "email": "alice@example.com", "groups": ["eng"],
-	"issuer": "https://idp.example.com/", "client": {"name": "claude-code", "version": "1.0"},
-	"verified": true,
+	"issuer": "https://idp.example.com/", "client_id": "claude-agents",
+	"client": {"name": "claude-code", "version": "1.0"}, "verified": true,
 }
 
 dev_user := {
 	"subject": "dev@example.com", "email": "dev@example.com", "groups": [],
-	"issuer": "airlock:dev-identity", "client": {"name": "", "version": ""},
-	"verified": false,
+	"issuer": "airlock:dev-identity", "client_id": "",
+	"client": {"name": "", "version": ""}, "verified": false,
 }
 
 prod_db := {"name": "prod-db", "kind": "postgres", "labels": {"env": "prod"}}
