@@ -94,6 +94,7 @@ type SessionData struct {
 	Email         string   `json:"email,omitempty"`
 	Groups        []string `json:"groups,omitempty"`
 	Issuer        string   `json:"issuer,omitempty"`
+	ClientID      string   `json:"client_id,omitempty"`
 	ClientName    string   `json:"client_name,omitempty"`
 	ClientVersion string   `json:"client_version,omitempty"`
 	Transport     string   `json:"transport,omitempty"` // stdio | http
@@ -144,6 +145,22 @@ type IntentData struct {
 	// (Kubernetes resource, SSH commands, HTTP method and host).
 	ActionDetail map[string]any `json:"action_detail,omitempty"`
 	Decision     *DecisionData  `json:"decision,omitempty"`
+	// Caller is who made the call beyond the event's subject, so that an
+	// intent names its caller even where no session was recorded (the
+	// stateless protocol revision has none).
+	Caller *CallerData `json:"caller,omitempty"`
+}
+
+// CallerData is the identity a call was decided for: the token's issuer
+// and OAuth client (verified with the token), the groups policy saw, and
+// the MCP client's description of itself (not verified).
+type CallerData struct {
+	Issuer        string   `json:"issuer,omitempty"`
+	ClientID      string   `json:"client_id,omitempty"`
+	Groups        []string `json:"groups,omitempty"`
+	ClientName    string   `json:"client_name,omitempty"`
+	ClientVersion string   `json:"client_version,omitempty"`
+	Transport     string   `json:"transport,omitempty"` // stdio | http
 }
 
 // ResultData is the payload of call.result. Content is the masked result

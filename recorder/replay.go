@@ -57,7 +57,7 @@ func writeEntry(w *bufio.Writer, e Event, closed map[string]bool) {
 			line("client", "%s %s over %s from %s", orDash(d.ClientName), d.ClientVersion, orDash(d.Transport), orDash(d.RemoteAddr))
 		}
 		if d.Email != "" || d.Issuer != "" {
-			line("identity", "%s, issuer %s, groups %s", orDash(d.Email), orDash(d.Issuer), strings.Join(d.Groups, ", "))
+			line("identity", "%s, issuer %s, client id %s, groups %s", orDash(d.Email), orDash(d.Issuer), orDash(d.ClientID), strings.Join(d.Groups, ", "))
 		}
 		if d.Reason != "" {
 			line("reason", "%s", d.Reason)
@@ -70,6 +70,11 @@ func writeEntry(w *bufio.Writer, e Event, closed map[string]bool) {
 			target += " on " + d.Connection
 		}
 		fmt.Fprintf(w, "%s  call %s: %s\n", head, e.CallID, target)
+		if cl := d.Caller; cl != nil && e.SessionID == "" {
+			// Calls in a session were described by its session.start.
+			line("caller", "%s %s over %s, client id %s, issuer %s, groups %s", orDash(cl.ClientName), cl.ClientVersion,
+				orDash(cl.Transport), orDash(cl.ClientID), orDash(cl.Issuer), strings.Join(cl.Groups, ", "))
+		}
 		if len(d.Arguments) > 0 {
 			b, _ := json.Marshal(d.Arguments)
 			line("arguments", "%s", b)

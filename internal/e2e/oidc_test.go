@@ -35,9 +35,9 @@ const whoamiPolicy = `package airlock.authz
 
 import rego.v1
 
-deny contains sprintf("whoami subject=%s issuer=%s verified=%v groups=%v client=%s", [
+deny contains sprintf("whoami subject=%s issuer=%s verified=%v groups=%v client=%s client_id=%s", [
 	input.principal.subject, input.principal.issuer, input.principal.verified,
-	input.principal.groups, input.principal.client.name]) if {
+	input.principal.groups, input.principal.client.name, input.principal.client_id]) if {
 	input.tool.name == "sql_query"
 	input.arguments.sql == "SELECT 'whoami'"
 }
@@ -53,6 +53,7 @@ type oidcEnv struct {
 	rev      *identity.MemoryRevocations
 	db       testenv.DB
 	cfgBody  string
+	dir      string // the configuration's folder: the audit store is here
 }
 
 const (
@@ -118,7 +119,7 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 	done := make(chan struct{})
 	go func() { _ = h.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; a.Close() })
-	return &oidcEnv{op: op, base: base, resource: base + "/mcp", rev: rev, db: db, cfgBody: body}
+	return &oidcEnv{op: op, base: base, resource: base + "/mcp", rev: rev, db: db, cfgBody: body, dir: dir}
 }
 
 func (e *oidcEnv) svcToken(t *testing.T) string {
@@ -182,15 +183,75 @@ func TestOIDCVerifiedPrincipals(t *testing.T) {
 	tok := e.svcToken(t)
 	c := e.session(t, &tok)
 	countOrders(t, c)
-	want := fmt.Sprintf(`whoami subject=%s issuer=%s verified=true groups=["agents"] client=airlock-e2e`, svcID, e.op.Issuer())
+	// client_id is the token's client; the client name is only what the
+	// MCP client said in initialize.
+	want := fmt.Sprintf(`whoami subject=%s issuer=%s verified=true groups=["agents"] client=airlock-e2e client_id=%s`, svcID, e.op.Issuer(), svcID)
 	if got := whoami(t, c); !strings.Contains(got, want) {
 		t.Fatalf("client credentials principal:\n got %s\nwant %s", got, want)
 	}
 	dev := e.op.DeviceFlowToken(t, "alice", "alice-pw", "openid", "airlock").AccessToken
 	c2 := e.session(t, &dev)
 	countOrders(t, c2)
-	if got := whoami(t, c2); !strings.Contains(got, `subject=alice `) || !strings.Contains(got, `groups=["dba", "payments"]`) {
+	if got := whoami(t, c2); !strings.Contains(got, `subject=alice `) || !strings.Contains(got, `groups=["dba", "payments"]`) ||
+		!strings.Contains(got, "client_id="+testenv.DeviceClientID) {
 		t.Fatalf("device flow principal: %s", got)
+	}
+}
+
+// TestOIDCCallerIsRecordedWithoutASession: a call on the stateless
+// revision has no session.start to say who made it, so its intent carries
+// the caller: the token's client and issuer and the groups policy saw,
+// beside what the client software said of itself. An auditor replays the
+// call by its id.
+func TestOIDCCallerIsRecordedWithoutASession(t *testing.T) {
+	e := newOIDCEnv(t)
+	tok := e.svcToken(t)
+	tr, err := transport.NewStreamableHTTP(e.resource, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tok}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20260728))
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.ProtocolVersion20260728
+	init.Params.ClientInfo = mcp.Implementation{Name: "reporting-bot", Version: "3.1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	countOrders(t, c)
+
+	var intents []struct {
+		CallID    string `json:"call_id"`
+		SessionID string `json:"session_id"`
+		Data      struct {
+			Caller map[string]any `json:"caller"`
+		} `json:"data"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(intents) == 0 {
+		out, code := audit(t, e.dir, "search", "--json", "--type", "call.intent", "--subject", svcID)
+		if code != 0 || json.Unmarshal([]byte(out), &intents) != nil {
+			t.Fatalf("audit search: %d %s", code, out)
+		}
+		if len(intents) == 0 && time.Now().After(deadline) {
+			t.Fatal("the call's intent did not reach the store")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	in := intents[0]
+	want := map[string]any{"issuer": e.op.Issuer(), "client_id": svcID, "groups": []any{"agents"},
+		"client_name": "reporting-bot", "client_version": "3.1", "transport": "http"}
+	if in.SessionID != "" || fmt.Sprint(in.Data.Caller) != fmt.Sprint(want) {
+		t.Fatalf("intent session %q caller %v, want no session and %v", in.SessionID, in.Data.Caller, want)
+	}
+	out, code := audit(t, e.dir, "replay", in.CallID)
+	wantLine := "caller:    reporting-bot 3.1 over http, client id " + svcID + ", issuer " + e.op.Issuer() + ", groups agents"
+	if code != 0 || !strings.Contains(out, wantLine) || !strings.Contains(out, "call "+in.CallID+": sql_query on shop") {
+		t.Fatalf("audit replay %s: %d\n%s", in.CallID, code, out)
 	}
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -230,5 +231,51 @@ func TestCallIDsSortByTimeAndStayUnguessable(t *testing.T) {
 			t.Fatalf("call id %q: wrong length or repeated", id)
 		}
 		seen[id] = true
+	}
+}
+
+// capturingRecorder keeps the events it is handed.
+type capturingRecorder struct{ evs []recorder.Event }
+
+func (r *capturingRecorder) Write(_ context.Context, ev recorder.Event) error {
+	r.evs = append(r.evs, ev)
+	return nil
+}
+func (r *capturingRecorder) Enqueue(ev recorder.Event) error { r.evs = append(r.evs, ev); return nil }
+
+// TestIntentNamesTheCaller: the intent records who the call was decided
+// for beyond the subject (the token's issuer and client, the groups, the
+// client software and transport), so a call without a session still says
+// which agent made it.
+func TestIntentNamesTheCaller(t *testing.T) {
+	conn := &recordingConn{action: readAction}
+	cfg := config.Defaults()
+	cfg.Connections = []config.Connection{{Name: "db", Kind: "postgres", Limits: cfg.Limits}}
+	p := identity.Principal{Subject: "svc-reporting", Issuer: "https://idp.example.com/", ClientID: "reporting-agent",
+		Groups: []string{"agents"}, Verified: true}
+	rec := &capturingRecorder{}
+	g, err := New(Options{Config: cfg, Catalog: tools.Default(), Connections: map[string]connectors.Connection{"db": conn},
+		Identity: identity.Static{P: p}, Authorizer: readOnlyRule{}, Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := query("SELECT 1")
+	c.Transport, c.Client = "http", identity.Client{Name: "claude-code", Version: "2.1.0"}
+	if _, err := g.Handle(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	var intent *recorder.IntentData
+	for _, ev := range rec.evs {
+		if ev.Type == recorder.TypeCallIntent {
+			intent = &recorder.IntentData{}
+			if err := ev.Decode(intent); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := recorder.CallerData{Issuer: "https://idp.example.com/", ClientID: "reporting-agent", Groups: []string{"agents"},
+		ClientName: "claude-code", ClientVersion: "2.1.0", Transport: "http"}
+	if intent == nil || intent.Caller == nil || !reflect.DeepEqual(*intent.Caller, want) {
+		t.Fatalf("intent caller = %+v, want %+v", intent, want)
 	}
 }

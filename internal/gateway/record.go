@@ -117,7 +117,10 @@ func (g *Gateway) event(c *Call, typ string, data any) recorder.Event {
 }
 
 func (g *Gateway) intentEvent(c *Call) (recorder.Event, error) {
-	data := recorder.IntentData{Tool: c.ToolName, Arguments: g.maskedArgs(c), Action: c.Action}
+	p := c.Principal
+	data := recorder.IntentData{Tool: c.ToolName, Arguments: g.maskedArgs(c), Action: c.Action,
+		Caller: &recorder.CallerData{Issuer: p.Issuer, ClientID: p.ClientID, Groups: p.Groups,
+			ClientName: p.Client.Name, ClientVersion: p.Client.Version, Transport: c.Transport}}
 	if c.Connection != nil {
 		data.Connection = c.Connection.Name()
 	}
@@ -182,7 +185,7 @@ func (g *Gateway) RecordSession(ctx context.Context, s Session, start bool, reas
 		s.Client = p.Client
 	}
 	ev, err := recorder.NewEvent(typ, recorder.SessionData{Email: p.Email, Groups: p.Groups, Issuer: p.Issuer,
-		ClientName: s.Client.Name, ClientVersion: s.Client.Version, Transport: s.Transport, RemoteAddr: s.RemoteAddr, Reason: reason})
+		ClientID: p.ClientID, ClientName: s.Client.Name, ClientVersion: s.Client.Version, Transport: s.Transport, RemoteAddr: s.RemoteAddr, Reason: reason})
 	if err != nil {
 		return
 	}

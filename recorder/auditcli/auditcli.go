@@ -29,7 +29,7 @@ const Usage = `usage: airlock audit COMMAND [flags]
 
 commands:
   verify [--require-sealed]          check the hash chain, checkpoints and signatures
-  replay SESSION                     print a session as a transcript
+  replay SESSION|CALL                print a session, or one call (an id call_...), as a transcript
   sessions [filters]                 list sessions
   search [filters]                   list events (whole calls when filtering by tool, connection or decision)
   export [--since T] [--after-seq N] [--format jsonl|cef]

@@ -31,35 +31,7 @@ type env struct {
 // (denied), plus an intent whose outcome never came.
 func seed(t *testing.T, driver, dsn string) env {
 	t.Helper()
-	dir := t.TempDir()
-	e := env{driver: driver, dsn: dsn, keyFile: filepath.Join(dir, "audit.key"), pubKey: filepath.Join(dir, "audit.pub")}
-	key, created, err := recorder.LoadOrCreateKey(e.keyFile)
-	if err != nil || !created {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.pubKey, recorder.PublicKeyPEM(key.Public().(ed25519.PublicKey)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	st, err := store.Open(ctx, driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	r, err := recorder.New(ctx, st, recorder.Options{SigningKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	add := func(typ, session, subject, call string, data any) {
-		ev, err := recorder.NewEvent(typ, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev.SessionID, ev.Subject, ev.CallID, ev.Verified = session, subject, call, true
-		if _, err := r.Append(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, add, done := openTrail(t, driver, dsn)
 	add(recorder.TypeSessionStart, "s-alice", "alice@example.com", "", recorder.SessionData{ClientName: "cursor", Transport: "http"})
 	add(recorder.TypeCallIntent, "s-alice", "alice@example.com", "c1", recorder.IntentData{Tool: "sql_query", Connection: "prod-db",
 		Arguments: map[string]any{"sql": "SELECT email FROM customers LIMIT 1"},
@@ -74,10 +46,51 @@ func seed(t *testing.T, driver, dsn string) env {
 	add(recorder.TypeCallError, "s-bob", "bob@example.com", "c2", recorder.ErrorData{Kind: "denied", Message: "refused: delete without where"})
 	add(recorder.TypeCallIntent, "s-bob", "bob@example.com", "c3", recorder.IntentData{Tool: "k8s_get", Connection: "prod-k8s",
 		Decision: &recorder.DecisionData{Allow: true, Policy: "sha256:p1"}})
-	if err := r.Close(); err != nil {
+	done()
+	return e
+}
+
+type addFunc func(typ, session, subject, call string, data any)
+
+// openTrail makes a signing key and a recorder on the store; add appends
+// an event, done closes the recorder.
+func openTrail(t *testing.T, driver, dsn string) (env, addFunc, func()) {
+	t.Helper()
+	dir := t.TempDir()
+	e := env{driver: driver, dsn: dsn, keyFile: filepath.Join(dir, "audit.key"), pubKey: filepath.Join(dir, "audit.pub")}
+	key, created, err := recorder.LoadOrCreateKey(e.keyFile)
+	if err != nil || !created {
 		t.Fatal(err)
 	}
-	return e
+	if err := os.WriteFile(e.pubKey, recorder.PublicKeyPEM(key.Public().(ed25519.PublicKey)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r, err := recorder.New(ctx, st, recorder.Options{SigningKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(typ, session, subject, call string, data any) {
+		ev, err := recorder.NewEvent(typ, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.SessionID, ev.Subject, ev.CallID, ev.Verified = session, subject, call, true
+		if _, err := r.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := func() {
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, add, done
 }
 
 func (e env) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -249,5 +262,38 @@ func TestHoldAndPurge(t *testing.T) {
 	}
 	if code, _, _ = e.run(t, append([]string{"purge"}, sk...)...); code != 2 {
 		t.Errorf("purge without a cut-off = %d, want 2", code)
+	}
+}
+
+// TestReplayOneCall: a call made without a session (the stateless
+// protocol revision) is replayed by its id, and its transcript names the
+// caller the gateway recorded with the intent: the token's client and
+// issuer, the groups policy saw, and the client software.
+func TestReplayOneCall(t *testing.T) {
+	e, add, done := openTrail(t, "sqlite", filepath.Join(t.TempDir(), "airlock.db"))
+	add(recorder.TypeCallIntent, "", "svc-reporting", "call_0192a", recorder.IntentData{Tool: "sql_query", Connection: "prod-db",
+		Arguments: map[string]any{"sql": "SELECT count(*) FROM orders"},
+		Decision:  &recorder.DecisionData{Allow: true, Policy: "sha256:p1"},
+		Caller: &recorder.CallerData{Issuer: "https://idp.example.com/", ClientID: "reporting-agent", Groups: []string{"agents"},
+			ClientName: "claude-code", ClientVersion: "2.1.0", Transport: "http"}})
+	add(recorder.TypeCallResult, "", "svc-reporting", "call_0192a", recorder.ResultData{Status: "ok", Rows: 1, DurationMS: 3})
+	add(recorder.TypeCallIntent, "", "svc-other", "call_0192b", recorder.IntentData{Tool: "sql_query", Connection: "prod-db"})
+	done()
+	code, out, errs := e.run(t, "replay", "call_0192a")
+	if code != 0 {
+		t.Fatalf("replay = %d %s", code, errs)
+	}
+	for _, want := range []string{"call call_0192a: sql_query on prod-db",
+		"caller:    claude-code 2.1.0 over http, client id reporting-agent, issuer https://idp.example.com/, groups agents",
+		"1 row"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("replay lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "call_0192b") || strings.Contains(out, "svc-other") {
+		t.Errorf("replay of one call shows another:\n%s", out)
+	}
+	if code, _, errs = e.run(t, "replay", "call_missing"); code != 1 || !strings.Contains(errs, `no events for call "call_missing"`) {
+		t.Errorf("replay of an unknown call = %d %s", code, errs)
 	}
 }

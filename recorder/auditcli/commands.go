@@ -82,12 +82,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "verify":
 		return verify(ctx, st, &c, requireSealed, stdout, stderr)
 	case "replay":
-		recs, err := st.Search(ctx, store.Query{SessionID: pos[0]})
+		// Calls on the stateless protocol revision have no session: their
+		// id is what an auditor has.
+		q, what := store.Query{SessionID: pos[0]}, "session"
+		if strings.HasPrefix(pos[0], "call_") {
+			q, what = store.Query{CallID: pos[0]}, "call"
+		}
+		recs, err := st.Search(ctx, q)
 		if err != nil {
 			return fail(err)
 		}
 		if len(recs) == 0 {
-			return fail(fmt.Errorf("no events for session %q", pos[0]))
+			return fail(fmt.Errorf("no events for %s %q", what, pos[0]))
 		}
 		return printEvents(stdout, recs, c.json, true, fail)
 	case "sessions":
