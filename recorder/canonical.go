@@ -39,6 +39,9 @@ const truncMark = "…[truncated]"
 type canonicalizer struct {
 	mask      Masker
 	maxString int
+	// keep names top-level members whose strings mask leaves as they are
+	// (see actorKeys).
+	keep []string
 }
 
 // canonical re-encodes raw canonically. When cols is not nil it also
@@ -49,7 +52,7 @@ func (c canonicalizer) canonical(raw []byte, cols *searchCols) ([]byte, error) {
 	}
 	s := scannerPool.Get().(*canonScanner)
 	defer s.release()
-	s.in, s.pos, s.depth, s.mask, s.maxString, s.cols = raw, 0, 0, c.mask, c.maxString, searchCols{}
+	s.in, s.pos, s.depth, s.mask, s.maxString, s.cols, s.keep = raw, 0, 0, c.mask, c.maxString, searchCols{}, c.keep
 	s.out = make([]byte, 0, len(raw))
 	ctx := ctxNone
 	if cols != nil {

@@ -68,6 +68,7 @@ type canonScanner struct {
 	maxString int
 	cols      searchCols // filled when the caller wants them
 	depth     int
+	keep      []string // top-level members not masked
 }
 
 var scannerPool = sync.Pool{New: func() any { return new(canonScanner) }}
@@ -77,7 +78,7 @@ var scannerPool = sync.Pool{New: func() any { return new(canonScanner) }}
 const maxPooled = 1 << 20
 
 func (s *canonScanner) release() {
-	s.in, s.out, s.mask, s.cols = nil, nil, nil, searchCols{}
+	s.in, s.out, s.mask, s.cols, s.keep = nil, nil, nil, searchCols{}, nil
 	if cap(s.tmp) > maxPooled || cap(s.str) > maxPooled || cap(s.keys) > maxPooled || cap(s.mems) > maxPooled/32 {
 		return
 	}
@@ -259,7 +260,12 @@ func (s *canonScanner) object(ctx int) error {
 			if ctx == ctxTop && string(s.keys[kStart:kEnd]) == "decision" {
 				child = ctxDecision
 			}
+			mask := s.mask
+			if s.depth == 1 && mask != nil && slices.Contains(s.keep, string(s.keys[kStart:kEnd])) {
+				s.mask = nil
+			}
 			kind, str, err := s.value(child)
+			s.mask = mask
 			if err != nil {
 				return err
 			}

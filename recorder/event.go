@@ -18,6 +18,9 @@ const (
 	TypeCallError         = "call.error"
 	TypeApprovalRequested = "approval.requested"
 	TypeApprovalDecided   = "approval.decided"
+	TypeApprovalRefused   = "approval.refused" // a decision attempt that broke a rule
+	TypeApprovalExpired   = "approval.expired"
+	TypeApprovalCancelled = "approval.cancelled"
 	TypeGrantCreated      = "grant.created"
 	TypeGrantRevoked      = "grant.revoked"
 	TypeIdentityRevoked   = "identity.revoked"

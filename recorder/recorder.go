@@ -293,6 +293,7 @@ func (r *Recorder) prepare(ctx context.Context, ev Event) (*request, error) {
 	if ev.PreMasked {
 		canon.mask = nil
 	}
+	canon.keep = actorKeys[ev.Type]
 	var cols searchCols
 	want := &cols
 	if ev.Type != TypeCallIntent {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,6 +78,26 @@ func TestApprovedCallRunsOnceForExactlyItsArguments(t *testing.T) {
 	}
 	if res := call(t, c, "sql_query", write); !res.IsError || requestID(t, textOf(res)) == id {
 		t.Fatalf("the approval was used twice: %s", textOf(res))
+	}
+
+	// The trail names who asked and who approved, in clear: masking keeps
+	// personal data from agents and from recorded data, not the actors
+	// from the audit.
+	dir := filepath.Dir(e.cfg.Recorder.SigningKey)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, code := audit(t, dir, "search", "--json", "--type", "approval.decided")
+		if code != 0 {
+			t.Fatalf("audit search: %d %s", code, out)
+		}
+		out = strings.ReplaceAll(out, " ", "")
+		if strings.Contains(out, `"decided_by":"dana@example.com"`) && strings.Contains(out, `"email":"alice@example.com"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the recorded decision does not name the approver and the requester:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
