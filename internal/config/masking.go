@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/airlockhq/airlock/internal/mask"
 )
@@ -56,6 +57,9 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	abs(&c.Policy.Dir)
+	// The key may be written as a secret reference (file:PATH), as
+	// other secrets are.
+	c.Recorder.SigningKey = strings.TrimPrefix(c.Recorder.SigningKey, "file:")
 	abs(&c.Recorder.SigningKey)
 	if c.Recorder.Journal != "off" {
 		abs(&c.Recorder.Journal)

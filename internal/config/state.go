@@ -32,8 +32,11 @@ func (p *parser) checkState(c *Config, dir string) error {
 		return p.errAt("store.durability", "unknown durability %q: use process or fsync", c.Store.Durability)
 	}
 	r := c.Recorder
-	if r.SigningKey == "" {
+	if r.SigningKey == "" || r.SigningKey == "file:" {
 		return p.errAt("recorder.signing_key", "is required: the file holding the checkpoint signing key")
+	}
+	if strings.HasPrefix(r.SigningKey, "env:") {
+		return p.errAt("recorder.signing_key", "must name a file (PATH or file:PATH), not an environment variable: the key is generated there on first start")
 	}
 	if r.CheckpointEvery <= 0 {
 		return p.errAt("recorder.checkpoint_every", "must be a positive number of events")
@@ -48,10 +51,14 @@ func (p *parser) checkState(c *Config, dir string) error {
 	for i, s := range r.Sinks {
 		key := fmt.Sprintf("recorder.sinks[%d]", i)
 		if s.Name == "" {
-			return p.errAt(key+".name", "is required: it names the sink's cursor")
+			// A sink without a name (as the design's example has it) is
+			// named by its kind, which names its cursor, while that kind
+			// appears once.
+			s.Name = s.Kind
+			r.Sinks[i].Name = s.Kind
 		}
 		if names[s.Name] {
-			return p.errAt(key+".name", "sink %q is defined twice", s.Name)
+			return p.errAt(key+".name", "sink %q is defined twice: give each sink its own name (it names the sink's export cursor)", s.Name)
 		}
 		names[s.Name] = true
 		switch s.Kind {

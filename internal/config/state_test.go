@@ -17,6 +17,9 @@ func TestStateSections(t *testing.T) {
 		{"syslog address", "recorder:\n  sinks:\n    - {name: s, kind: syslog, address: \"udp://x:514\"}\n", `recorder.sinks[0].address: want tcp://host:port or tls://host:port`},
 		{"consume", "approvals:\n  consume: twice\n", `a.yaml:2: approvals.consume: unknown mode "twice"`},
 		{"slack half", "approvals:\n  slack:\n    channel: \"#x\"\n", `approvals.slack: bot_token and channel are both required`},
+		{"unnamed sinks of one kind", "recorder:\n  sinks:\n    - {kind: file, path: a}\n    - {kind: file, path: b}\n", `a.yaml:4: recorder.sinks[1].name: sink "file" is defined twice: give each sink its own name`},
+		{"signing key from env", "recorder:\n  signing_key: env:AUDIT_KEY\n", `a.yaml:2: recorder.signing_key: must name a file (PATH or file:PATH)`},
+		{"signing key empty ref", "recorder:\n  signing_key: \"file:\"\n", `a.yaml:2: recorder.signing_key: is required`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("a.yaml", []byte(tc.yaml))
@@ -33,5 +36,54 @@ func TestStateSections(t *testing.T) {
 	cfg, err = Parse("/etc/airlock/a.yaml", nil)
 	if err != nil || cfg.Store.Resolved() != "/etc/airlock/airlock.db" {
 		t.Fatalf("sqlite default: %v %q", err, cfg.Store.Resolved())
+	}
+}
+
+// TestDesignShapeLoads: the configuration as the design documents it
+// loads as written, so an operator's file in that shape stays valid.
+func TestDesignShapeLoads(t *testing.T) {
+	clearEnv(t)
+	for k, v := range map[string]string{"PROD_DB_DSN": "postgres://app@db/prod", "SLACK_BOT_TOKEN": "xoxb-1",
+		"SLACK_SIGNING_SECRET": "s3cret"} {
+		t.Setenv(k, v)
+	}
+	const design = `listen: 127.0.0.1:8080
+resource: https://airlock.example.com/mcp
+identity:
+  oidc:
+    - issuer: https://idp.example.com/
+      audiences: [https://airlock.example.com/mcp]
+      groups_claim: groups
+  dev_identity: ""
+store:
+  driver: sqlite
+  dsn: ./airlock.db
+connections:
+  - name: prod-db
+    kind: postgres
+    labels: {env: prod, team: payments}
+    dsn: env:PROD_DB_DSN
+policy:
+  dir: ./policies
+approvals:
+  hold: 40s
+  slack: {bot_token: env:SLACK_BOT_TOKEN, signing_secret: env:SLACK_SIGNING_SECRET, channel: "#prod-approvals"}
+masking:
+  rules:
+    - {match: "prod-db:public.customers.ssn", action: redact}
+recorder:
+  retention: 400d
+  signing_key: file:./audit-signing.key
+  sinks:
+    - {kind: syslog, address: tls://siem.example.com:6514}
+`
+	cfg, err := Parse("/etc/airlock/airlock.yaml", []byte(design))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Recorder.SigningKey != "/etc/airlock/audit-signing.key" || cfg.Store.Resolved() != "/etc/airlock/airlock.db" ||
+		cfg.Policy.Dir != "/etc/airlock/policies" || len(cfg.Connections) != 1 || len(cfg.Recorder.Sinks) != 1 ||
+		cfg.Recorder.Sinks[0].Name != "syslog" {
+		t.Fatalf("loaded as %+v", cfg)
 	}
 }
