@@ -30,13 +30,17 @@ func (f *loginFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.clientID, "client-id", "", "client id of the login to use")
 }
 
-// cmdLogin logs a person in with the device authorization grant and caches
-// the tokens for call, token and whoami.
+// cmdLogin logs a person in, with the device authorization grant or
+// through a browser on this machine, and caches the tokens for call, token
+// and whoami.
 func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	issuer := fs.String("issuer", "", "OpenID provider (issuer URL), as the gateway trusts it")
-	clientID := fs.String("client-id", "", "OAuth client registered for the airlock CLI (device flow)")
+	clientID := fs.String("client-id", "", "OAuth client registered for the airlock CLI")
+	browser := fs.Bool("browser", false, "log in through a browser on this machine (authorization code with PKCE, redirect to 127.0.0.1) instead of the device flow; used anyway when the provider has no device flow")
+	noOpen := fs.Bool("no-open", false, "with the browser flow, print the address instead of starting a browser")
+	port := fs.Int("redirect-port", 0, "with the browser flow, the loopback port to return to (default: any free port)")
 	secret := fs.String("client-secret", "", "client secret, for confidential clients (or $AIRLOCK_CLIENT_SECRET)")
 	gateway := fs.String("gateway", "", "gateway URL to remember for airlock call, e.g. https://airlock.example.com/mcp")
 	var scopes scopeFlag
@@ -45,7 +49,7 @@ func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	if *issuer == "" || *clientID == "" || fs.NArg() != 0 {
-		fmt.Fprint(stderr, "usage: airlock login --issuer URL --client-id ID [--client-secret S] [--scope S]... [--gateway URL]\n")
+		fmt.Fprint(stderr, "usage: airlock login --issuer URL --client-id ID [--client-secret S] [--scope S]... [--gateway URL] [--browser [--no-open] [--redirect-port N]]\n")
 		return exitUsage
 	}
 	if *secret == "" {
@@ -57,8 +61,16 @@ func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
-	e, err := cliauth.Login(lctx, cliauth.LoginOptions{Issuer: *issuer, ClientID: *clientID, ClientSecret: *secret,
-		Scopes: scopes, Gateway: *gateway, Prompt: stderr})
+	if *port < 0 || *port > 65535 {
+		fmt.Fprintf(stderr, "airlock login: --redirect-port %d is not a port\n", *port)
+		return exitUsage
+	}
+	opts := cliauth.LoginOptions{Issuer: *issuer, ClientID: *clientID, ClientSecret: *secret,
+		Scopes: scopes, Gateway: *gateway, Prompt: stderr, Browser: *browser, RedirectPort: *port}
+	if !*noOpen {
+		opts.OpenURL = cliauth.OpenBrowser
+	}
+	e, err := cliauth.Login(lctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "airlock login: %v\n", err)
 		return exitFailure

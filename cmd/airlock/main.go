@@ -30,6 +30,7 @@ usage:
   airlock serve [--config FILE] [--listen ADDR | --stdio] [--dev-identity NAME]
   airlock dev [--listen ADDR] [--dev-identity NAME]
   airlock login --issuer URL --client-id ID [--client-secret S] [--scope S]... [--gateway URL]
+                [--browser [--no-open] [--redirect-port N]]
   airlock whoami [--issuer URL] [--client-id ID] [--json]
   airlock token [--issuer URL] [--client-id ID] [--header-json]
   airlock call TOOL [--gateway URL] [--connection NAME] [--arg key=value]... [--json '{...}']

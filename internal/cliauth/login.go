@@ -18,14 +18,23 @@ import (
 // token (offline_access), so a login lasts beyond the first access token.
 var DefaultScopes = []string{gooidc.ScopeOpenID, "email", "profile", gooidc.ScopeOfflineAccess}
 
-// LoginOptions configure a device-flow login.
+// LoginOptions configure a login.
 type LoginOptions struct {
 	Issuer, ClientID, ClientSecret string
 	Scopes                         []string
 	// Gateway is remembered with the login, so airlock call can omit it.
 	Gateway string
-	// Prompt receives the instructions for the person (verification URL
-	// and user code).
+	// Browser logs in through a browser (authorization code with PKCE and
+	// a loopback redirect) instead of the device flow. It is also used
+	// when the provider offers no device flow.
+	Browser bool
+	// RedirectPort is the loopback port the browser returns to; 0 picks a
+	// free one (providers that follow RFC 8252 accept any port).
+	RedirectPort int
+	// OpenURL, when set, is given the address to open in a browser.
+	OpenURL func(url string) error
+	// Prompt receives the instructions for the person (the address to
+	// open, or the verification URL and user code).
 	Prompt io.Writer
 	// HTTPClient is used for every request to the issuer.
 	HTTPClient *http.Client
@@ -39,10 +48,12 @@ func (o *LoginOptions) ctx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, o.HTTPClient)
 }
 
-// Login runs the OAuth 2.0 device authorization grant: it asks the issuer
-// for a user code, tells the person where to enter it, and polls until they
-// have approved (or the code expires). It returns the new entry; the
-// caller stores it.
+// Login logs a person in and returns the new entry; the caller stores
+// it. By default it runs the OAuth 2.0 device authorization grant: it asks
+// the issuer for a user code, tells the person where to enter it, and
+// polls until they have approved (or the code expires). With Browser, or
+// when the issuer has no device flow, the person logs in through a
+// browser on this machine instead (see loginBrowser).
 func Login(ctx context.Context, o LoginOptions) (*Entry, error) {
 	ctx = o.ctx(ctx)
 	prov, err := gooidc.NewProvider(ctx, o.Issuer)
@@ -50,12 +61,25 @@ func Login(ctx context.Context, o LoginOptions) (*Entry, error) {
 		return nil, fmt.Errorf("cliauth: login: discovery: %w", err)
 	}
 	ep := prov.Endpoint()
-	if ep.DeviceAuthURL == "" {
-		return nil, fmt.Errorf("cliauth: login: %s does not offer the device authorization grant (no device_authorization_endpoint)", o.Issuer)
-	}
 	if len(o.Scopes) == 0 {
 		o.Scopes = DefaultScopes
 	}
+	var tok *oauth2.Token
+	if o.Browser || ep.DeviceAuthURL == "" {
+		tok, err = loginBrowser(ctx, o, prov)
+	} else {
+		tok, err = loginDevice(ctx, o, ep)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
+		TokenURL: ep.TokenURL, Gateway: o.Gateway}
+	e.set(tok)
+	return e, nil
+}
+
+func loginDevice(ctx context.Context, o LoginOptions, ep oauth2.Endpoint) (*oauth2.Token, error) {
 	cfg := &oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, Endpoint: ep, Scopes: o.Scopes}
 	da, err := cfg.DeviceAuth(ctx)
 	if err != nil {
@@ -72,10 +96,7 @@ func Login(ctx context.Context, o LoginOptions) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cliauth: login: %w", err)
 	}
-	e := &Entry{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
-		TokenURL: ep.TokenURL, Gateway: o.Gateway}
-	e.set(tok)
-	return e, nil
+	return tok, nil
 }
 
 func (e *Entry) set(tok *oauth2.Token) {

@@ -66,7 +66,7 @@ resource: %s
 identity:
   oidc:
     - issuer: %s
-      audiences: [%s, %s, %s]
+      audiences: [%s, %s, %s, %s]
       required_scopes: [airlock]
 log:
   level: warn
@@ -78,7 +78,7 @@ connections:
     description: test shop database
     labels: {env: prod, team: payments}
     dsn: env:AIRLOCK_TEST_SHOP_DSN
-`, resource, issuer, svcID, testenv.DeviceClientID, resource)
+`, resource, issuer, svcID, testenv.DeviceClientID, testenv.NativeClientID, resource)
 }
 
 func newOIDCEnv(t *testing.T) *oidcEnv {
@@ -418,14 +418,12 @@ func cli(t *testing.T, home string, args ...string) (string, string, error) {
 	return stdout.String(), stderr.String(), err
 }
 
-func TestCLIDeviceLoginAndGovernedQuery(t *testing.T) {
-	e := newOIDCEnv(t)
-	home := t.TempDir()
-	if _, errOut, err := cli(t, home, "call", "list_connections", "--gateway", e.base); err == nil || !strings.Contains(errOut, "requires a token") {
-		t.Fatalf("a call before login: %v %s", err, errOut)
-	}
-	login := exec.Command(binary, "login", "--issuer", e.op.Issuer(), "--client-id", testenv.DeviceClientID,
-		"--scope", "openid email offline_access airlock", "--gateway", e.base)
+// startLogin runs airlock login in home and hands over the lines it
+// prints on stderr (its instructions to the person). wait returns its
+// standard output once it has ended, and everything it printed.
+func startLogin(t *testing.T, home string, args ...string) (lines <-chan string, wait func() (string, error)) {
+	t.Helper()
+	login := exec.Command(binary, append([]string{"login"}, args...)...)
 	login.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home, "HOME="+home, "AIRLOCK_CLIENT_SECRET="+testenv.DeviceClientSecret)
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -438,32 +436,62 @@ func TestCLIDeviceLoginAndGovernedQuery(t *testing.T) {
 	}
 	pw.Close()
 	t.Cleanup(func() { _ = login.Process.Kill() })
-	codes, done := make(chan string, 1), make(chan struct{})
+	ch, done := make(chan string, 16), make(chan struct{})
 	go func() {
 		defer close(done)
-		re := regexp.MustCompile(`enter the code: (\S+)`)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			prompt.WriteString(sc.Text() + "\n")
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				codes <- m[1]
+			select {
+			case ch <- sc.Text():
+			default:
 			}
 		}
 	}()
-	select {
-	case userCode := <-codes:
-		// The person, at the OP's page, while the CLI polls.
-		e.op.ApproveDevice(t, userCode, "alice", "alice-pw")
-	case <-time.After(30 * time.Second):
-		t.Fatal("airlock login printed no user code")
+	return ch, func() (string, error) {
+		err := login.Wait()
+		<-done
+		if err != nil {
+			return "", fmt.Errorf("airlock login: %w\n%s%s", err, prompt.String(), stdout.String())
+		}
+		return stdout.String(), nil
 	}
-	err = login.Wait()
-	<-done
+}
+
+// awaitLine returns the first submatch of re in the lines, within 30 s.
+func awaitLine(t *testing.T, lines <-chan string, re *regexp.Regexp) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	var seen []string
+	for {
+		select {
+		case l := <-lines:
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m[1]
+			}
+			seen = append(seen, l)
+		case <-timeout:
+			t.Fatalf("airlock login printed nothing matching %s:\n%s", re, strings.Join(seen, "\n"))
+		}
+	}
+}
+
+func TestCLIDeviceLoginAndGovernedQuery(t *testing.T) {
+	e := newOIDCEnv(t)
+	home := t.TempDir()
+	if _, errOut, err := cli(t, home, "call", "list_connections", "--gateway", e.base); err == nil || !strings.Contains(errOut, "requires a token") {
+		t.Fatalf("a call before login: %v %s", err, errOut)
+	}
+	lines, wait := startLogin(t, home, "--issuer", e.op.Issuer(), "--client-id", testenv.DeviceClientID,
+		"--scope", "openid email offline_access airlock", "--gateway", e.base)
+	// The person, at the OP's page, while the CLI polls.
+	e.op.ApproveDevice(t, awaitLine(t, lines, regexp.MustCompile(`enter the code: (\S+)`)), "alice", "alice-pw")
+	stdout, err := wait()
 	if err != nil {
-		t.Fatalf("airlock login: %v\n%s%s", err, prompt.String(), stdout.String())
+		t.Fatal(err)
 	}
-	if !strings.Contains(stdout.String(), "as alice") {
-		t.Fatalf("login output: %s", stdout.String())
+	if !strings.Contains(stdout, "as alice") {
+		t.Fatalf("login output: %s", stdout)
 	}
 	st, err := os.Stat(filepath.Join(home, "airlock", "tokens.json"))
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -491,6 +519,29 @@ func TestCLIDeviceLoginAndGovernedQuery(t *testing.T) {
 	var hdr map[string]string
 	if err != nil || json.Unmarshal([]byte(out), &hdr) != nil || !strings.HasPrefix(hdr["Authorization"], "Bearer ey") {
 		t.Fatalf("token --header-json: %v %s", err, out)
+	}
+}
+
+// TestCLIBrowserLoginAndGovernedQuery: airlock login --browser prints the
+// address to open; the person logs in there, the browser comes back to
+// the CLI's loopback port, and the cached token makes governed calls.
+func TestCLIBrowserLoginAndGovernedQuery(t *testing.T) {
+	e := newOIDCEnv(t)
+	home := t.TempDir()
+	lines, wait := startLogin(t, home, "--browser", "--no-open", "--issuer", e.op.Issuer(), "--client-id", testenv.NativeClientID,
+		"--scope", "openid email offline_access airlock", "--gateway", e.base)
+	authURL := awaitLine(t, lines, regexp.MustCompile(`^\s+(http://\S+\?\S*code_challenge=\S+)$`))
+	if code, page := e.op.BrowserLogin(t, authURL, "alice", "alice-pw"); code != http.StatusOK || !strings.Contains(page, "You are logged in") {
+		t.Fatalf("the browser ended on %d %s", code, page)
+	}
+	stdout, err := wait()
+	if err != nil || !strings.Contains(stdout, "as alice") {
+		t.Fatalf("login: %v %s", err, stdout)
+	}
+	out, errOut, err := cli(t, home, "call", "sql_query", "--connection", "shop", "--arg", "sql=SELECT 'whoami'")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errOut, "whoami subject=alice ") ||
+		!strings.Contains(errOut, "client_id="+testenv.NativeClientID) {
+		t.Fatalf("a call with the browser login's token: %v\n%s%s", err, out, errOut)
 	}
 }
 

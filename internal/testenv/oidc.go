@@ -28,6 +28,11 @@ import (
 const (
 	DeviceClientID     = "airlock-cli"
 	DeviceClientSecret = "airlock-cli-secret"
+	// GatewayScope is the scope the tests' gateways require.
+	GatewayScope = "airlock"
+	// NativeClientID is a public client for the authorization code flow
+	// with PKCE, redirecting to any port of 127.0.0.1 (RFC 8252).
+	NativeClientID = "airlock-cli-native"
 )
 
 var registerOnce sync.Once
@@ -50,11 +55,13 @@ type OPUser struct {
 
 // OIDC starts a fresh OP for t and stops it when t ends. It knows the
 // users alice (password alice-pw, groups dba and payments) and bob
-// (bob-pw, no groups), and the device client DeviceClientID.
+// (bob-pw, no groups), the device client DeviceClientID and the native
+// client NativeClientID.
 func OIDC(t testing.TB) *OP {
 	t.Helper()
 	registerOnce.Do(func() {
-		storage.RegisterClients(storage.DeviceClient(DeviceClientID, DeviceClientSecret))
+		storage.RegisterClients(storage.DeviceClient(DeviceClientID, DeviceClientSecret),
+			storage.NativeClient(NativeClientID, "http://127.0.0.1/callback"))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -194,6 +201,12 @@ type jwtClient struct {
 
 func (c jwtClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeJWT }
 func (c jwtClient) GrantTypes() []zoidc.GrantType       { return c.grants }
+
+// IsScopeAllowed lets clients ask for the gateway's scope, which the
+// authorization endpoint would otherwise drop as unknown.
+func (c jwtClient) IsScopeAllowed(scope string) bool {
+	return scope == GatewayScope || c.Client.IsScopeAllowed(scope)
+}
 
 // GetClientByClientID implements op.Storage; the device client may also
 // refresh its tokens.

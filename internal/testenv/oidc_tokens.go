@@ -115,6 +115,33 @@ func (o *OP) ApproveDevice(t testing.TB, userCode, username, password string) {
 	}
 }
 
+// BrowserLogin plays a person's browser in the authorization code flow:
+// it opens authURL, logs in at the OP's login page as username, and
+// follows the redirects back to the client's redirect URI. It returns
+// the status and body of that last response.
+func (o *OP) BrowserLogin(t testing.TB, authURL, username, password string) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.Get(authURL)
+	if err != nil {
+		t.Fatalf("testenv: browser: authorize: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	id := resp.Request.URL.Query().Get("authRequestID")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("testenv: browser: authorize ended at %s (%s), not the login page", resp.Request.URL, resp.Status)
+	}
+	resp, err = c.PostForm(o.issuer+"/login/username", url.Values{"id": {id}, "username": {username}, "password": {password}})
+	if err != nil {
+		t.Fatalf("testenv: browser: login: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
 // Claims returns the claims of a valid access token of this OP for sub
 // and aud, valid for five minutes from now; tests change them to forge.
 func (o *OP) Claims(sub string, aud ...string) map[string]any {
