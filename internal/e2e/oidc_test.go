@@ -129,21 +129,27 @@ func (e *oidcEnv) svcToken(t *testing.T) string {
 // session opens an MCP session (2025-11-25, with Mcp-Session-Id) whose
 // requests carry the token *tok holds at the time.
 func (e *oidcEnv) session(t *testing.T, tok *string) *client.Client {
+	return e.connect(t, tok, mcp.ProtocolVersion20251125, mcp.Implementation{Name: "airlock-e2e", Version: "1.0"})
+}
+
+// connect opens a client on protocol version v that describes itself as
+// info, its requests carrying the token *tok holds at the time.
+func (e *oidcEnv) connect(t *testing.T, tok *string, v string, info mcp.Implementation) *client.Client {
 	t.Helper()
 	tr, err := transport.NewStreamableHTTP(e.resource, transport.WithHTTPHeaderFunc(
 		func(context.Context) map[string]string { return map[string]string{"Authorization": "Bearer " + *tok} }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20251125))
+	c := client.NewClient(tr, client.WithProtocolVersion(v))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Start(ctx); err != nil {
 		t.Fatalf("client start: %v", err)
 	}
 	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.ProtocolVersion20251125
-	init.Params.ClientInfo = mcp.Implementation{Name: "airlock-e2e", Version: "1.0"}
+	init.Params.ProtocolVersion = v
+	init.Params.ClientInfo = info
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}
@@ -206,22 +212,7 @@ func TestOIDCVerifiedPrincipals(t *testing.T) {
 func TestOIDCCallerIsRecordedWithoutASession(t *testing.T) {
 	e := newOIDCEnv(t)
 	tok := e.svcToken(t)
-	tr, err := transport.NewStreamableHTTP(e.resource, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tok}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20260728))
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.ProtocolVersion20260728
-	init.Params.ClientInfo = mcp.Implementation{Name: "reporting-bot", Version: "3.1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := e.connect(t, &tok, mcp.ProtocolVersion20260728, mcp.Implementation{Name: "reporting-bot", Version: "3.1"})
 	countOrders(t, c)
 
 	var intents []struct {
