@@ -70,6 +70,8 @@ identity:
       required_scopes: [airlock]
 log:
   level: warn
+approvals:
+  hold: 1s # a call sent to approval answers with its request id at once
 policy:
   dir: policies
 connections:
