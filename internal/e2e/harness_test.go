@@ -67,7 +67,7 @@ identity:
 log:
   level: warn
 approvals:
-  hold: 1s
+  hold: 100ms # approval-bound calls answer with their request id at once
 limits:
   statement_timeout: %s
 connections:
