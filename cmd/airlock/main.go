@@ -40,7 +40,7 @@ usage:
   airlock policy explain [--dir DIR] --input FILE
   airlock revoke --subject S --reason R [--config FILE]
   airlock unrevoke --subject S [--config FILE]
-  airlock audit verify|replay SESSION|sessions|search|export|hold on|off|purge [flags]
+  airlock audit verify|replay ID|sessions|search|export|hold on|off|purge [flags]   (ID: a session or a call)
   airlock approvals list|show|approve ID|deny ID [--reason R] [--gateway URL]
   airlock grants list|revoke ID [--reason R] [--gateway URL]
   airlock version
