@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/airlockhq/airlock/internal/store"
@@ -38,6 +39,16 @@ func (r *Recorder) journalWrite(req *request, mode journalMode) error {
 	if len(r.pending) >= r.opt.MaxPending {
 		j.mu.Unlock()
 		return fmt.Errorf("%w: %w: %d events wait to be stored", ErrNotRecorded, ErrBacklog, len(r.pending))
+	}
+	if j.size >= j.rotateAt {
+		if err := j.sealLocked(); err != nil {
+			// Keep writing to the current file; try again after as much
+			// again, rather than at every write.
+			j.rotateAt = j.size + journalRotateAt
+			r.zl.Warn("audit journal not rotated", zap.Error(err))
+		} else if sealed := j.sealed[len(j.sealed)-1].name; !r.pendingIn(sealed) {
+			r.dropJournal(sealed)
+		}
 	}
 	end, err := j.writeLocked(&req.rec)
 	if err != nil {
@@ -115,11 +126,19 @@ func (r *Recorder) ingestLoop() {
 	}
 }
 
-// ingestPending commits every pending event, MaxBatch per transaction.
+// ingestPending commits every pending event, MaxBatch per transaction and
+// one journal file per transaction (the cursor names one file), and
+// deletes each sealed file once its last frame is stored.
 func (r *Recorder) ingestPending() error {
 	for {
 		r.j.mu.Lock()
 		n := min(len(r.pending), r.opt.MaxBatch)
+		for i := 1; i < n; i++ {
+			if r.pending[i].jfile != r.pending[0].jfile {
+				n = i
+				break
+			}
+		}
 		batch := append([]*request(nil), r.pending[:n]...)
 		r.j.mu.Unlock()
 		if n == 0 {
@@ -128,19 +147,33 @@ func (r *Recorder) ingestPending() error {
 		if err := r.commitJournaled(batch); err != nil {
 			return err
 		}
+		file := batch[0].jfile
 		r.j.mu.Lock()
 		r.pending = append(r.pending[:0], r.pending[n:]...)
-		var rotated string
-		if len(r.pending) == 0 && r.j.size >= r.j.rotateAt && !r.jclosed {
-			var err error
-			if rotated, err = r.j.rotateLocked(); err != nil {
-				r.zl.Warn("audit journal not rotated", zap.Error(err))
-			}
+		if !r.pendingIn(file) {
+			r.dropJournal(file)
 		}
+		forget := r.forget
+		r.forget = nil
 		r.j.mu.Unlock()
-		if rotated != "" {
-			r.forgetCursor(rotated)
+		for _, name := range forget {
+			r.forgetCursor(name)
 		}
+	}
+}
+
+// pendingIn reports whether an event of journal file name waits to be
+// stored. The caller holds r.j.mu.
+func (r *Recorder) pendingIn(name string) bool {
+	return slices.ContainsFunc(r.pending, func(q *request) bool { return q.jfile == name })
+}
+
+// dropJournal deletes the sealed journal file name, all of whose frames
+// are stored; its cursor goes at the next ingestion, outside the lock.
+// The caller holds r.j.mu.
+func (r *Recorder) dropJournal(name string) {
+	if r.j.dropLocked(name) {
+		r.forget = append(r.forget, name)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,13 +37,17 @@ import (
 type journal struct {
 	dir      string
 	fsync    bool
-	rotateAt int64 // size from which a fully ingested file is replaced
+	rotateAt int64 // size from which writes go to a new file
 
-	mu   sync.Mutex // guards f, name, size, buf
+	mu   sync.Mutex // guards f, name, size, buf, sealed
 	f    *os.File
 	name string
 	size int64
 	buf  []byte
+	// sealed are earlier files, oldest first, that still hold frames not
+	// in the store. They stay open, so their lock tells other processes
+	// they are not orphans, until their last frame is stored.
+	sealed []sealedFile
 	// cur and written mirror f and size for sync, which must not take mu:
 	// writers hold mu while a rotation, under mu, waits for syncMu.
 	cur     atomic.Pointer[os.File]
@@ -62,8 +67,8 @@ const (
 	// journalMaxFrame bounds one event; payloads are cut at MaxString
 	// long before this.
 	journalMaxFrame = 64 << 20
-	// journalRotateAt is the size from which a fully ingested file is
-	// replaced by a new one.
+	// journalRotateAt is the size from which frames go to a new file; the
+	// old one is deleted once all its frames are in the store.
 	journalRotateAt = 64 << 20
 	cursorPrefix    = "journal:"
 )
@@ -161,18 +166,49 @@ func (j *journal) sync(f *os.File, end int64) error {
 	return nil
 }
 
-// rotateLocked replaces the current file by a new one and deletes it.
-// Only called when every frame of it is in the store.
-func (j *journal) rotateLocked() (old string, err error) {
+type sealedFile struct {
+	name string
+	f    *os.File
+}
+
+// sealLocked sends the frames to come to a new file and keeps the current
+// one, sealed, until its frames are in the store (dropLocked). Rotating on
+// the write side bounds every file even when the store never catches up
+// completely under a steady load. The caller holds j.mu.
+func (j *journal) sealLocked() error {
 	prev, prevName := j.f, j.name
-	if err := j.create(); err != nil {
-		return "", err
+	if j.fsync {
+		// Writers of prev still to sync find it replaced and skip their
+		// fdatasync (see sync): this one covers every frame in it.
+		j.syncMu.Lock()
+		err := syscall.Fdatasync(int(prev.Fd()))
+		j.syncMu.Unlock()
+		if err != nil {
+			return fmt.Errorf("recorder: journal: fdatasync %s: %w", prevName, err)
+		}
 	}
-	_ = os.Remove(filepath.Join(j.dir, prevName))
+	if err := j.create(); err != nil {
+		return err
+	}
+	j.sealed = append(j.sealed, sealedFile{name: prevName, f: prev})
+	return nil
+}
+
+// dropLocked deletes the sealed file name, whose last frame is in the
+// store. It reports whether name was a sealed file (the current file is
+// never dropped). The caller holds j.mu.
+func (j *journal) dropLocked(name string) bool {
+	i := slices.IndexFunc(j.sealed, func(s sealedFile) bool { return s.name == name })
+	if i < 0 {
+		return false
+	}
+	sf := j.sealed[i]
+	j.sealed = slices.Delete(j.sealed, i, i+1)
+	_ = os.Remove(filepath.Join(j.dir, sf.name))
 	j.syncMu.Lock()
-	_ = prev.Close()
+	_ = sf.f.Close()
 	j.syncMu.Unlock()
-	return prevName, nil
+	return true
 }
 
 // close closes the file and, when everything in it is in the store,
@@ -188,6 +224,15 @@ func (j *journal) close(ingested bool) error {
 	}
 	j.syncMu.Lock()
 	defer j.syncMu.Unlock()
+	for _, sf := range j.sealed {
+		// Sealed files were synced when sealed; left behind, they are
+		// the next start's to recover, in order.
+		if ingested {
+			_ = os.Remove(filepath.Join(j.dir, sf.name))
+		}
+		_ = sf.f.Close()
+	}
+	j.sealed = nil
 	var err error
 	if !ingested && j.fsync {
 		// The frames wait here for the next start; writers still queued

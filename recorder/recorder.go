@@ -94,6 +94,7 @@ type Recorder struct {
 	// j.mu, which orders both).
 	j          *journal
 	pending    []*request
+	forget     []string // guarded by j.mu: cursors of dropped journal files
 	jclosed    bool
 	ingestWake chan struct{}
 	ingestNow  chan struct{}
