@@ -140,7 +140,12 @@ func (r *Recorder) ingestPending() error {
 			}
 		}
 		batch := append([]*request(nil), r.pending[:n]...)
+		forget := r.forget
+		r.forget = nil
 		r.j.mu.Unlock()
+		for _, name := range forget {
+			r.forgetCursor(name)
+		}
 		if n == 0 {
 			return nil
 		}
@@ -151,14 +156,9 @@ func (r *Recorder) ingestPending() error {
 		r.j.mu.Lock()
 		r.pending = append(r.pending[:0], r.pending[n:]...)
 		if !r.pendingIn(file) {
-			r.dropJournal(file)
+			r.dropJournal(file) // its cursor goes on the next round
 		}
-		forget := r.forget
-		r.forget = nil
 		r.j.mu.Unlock()
-		for _, name := range forget {
-			r.forgetCursor(name)
-		}
 	}
 }
 
@@ -169,7 +169,7 @@ func (r *Recorder) pendingIn(name string) bool {
 }
 
 // dropJournal deletes the sealed journal file name, all of whose frames
-// are stored; its cursor goes at the next ingestion, outside the lock.
+// are stored; ingestPending removes its cursor, outside the lock.
 // The caller holds r.j.mu.
 func (r *Recorder) dropJournal(name string) {
 	if r.j.dropLocked(name) {

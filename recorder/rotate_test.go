@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ func TestJournalStaysBoundedUnderSteadyLoad(t *testing.T) {
 	r.j.mu.Unlock()
 	var n int
 	var max int64
+	seen := map[string]bool{}
 	log.during = func() { // on the ingest goroutine, between two commits
 		if n >= calls {
 			return
@@ -54,6 +56,7 @@ func TestJournalStaysBoundedUnderSteadyLoad(t *testing.T) {
 		}
 		var total int64
 		for _, f := range journalFiles(t, dir) {
+			seen[filepath.Base(f)] = true
 			if st, err := os.Stat(f); err == nil {
 				total += st.Size()
 			}
@@ -89,6 +92,15 @@ func TestJournalStaysBoundedUnderSteadyLoad(t *testing.T) {
 	}
 	if files := journalFiles(t, dir); len(files) != 0 {
 		t.Fatalf("journal files left: %v", files)
+	}
+	// Nor the cursors of the files once they are gone.
+	if len(seen) < 10 {
+		t.Fatalf("only %d journal files seen", len(seen))
+	}
+	for name := range seen {
+		if at, err := fx.st.Cursor(context.Background(), cursorPrefix+name); err != nil || at != 0 {
+			t.Errorf("the cursor of deleted journal %s is still there (%d, %v)", name, at, err)
+		}
 	}
 }
 
