@@ -1,8 +1,7 @@
 package policy
 
 import (
-	"hash/maphash"
-	"slices"
+	"encoding/binary"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -14,15 +13,6 @@ import (
 // statements only ever holds this many.
 const actionCacheMax = 256
 
-// actionEntry is a converted action with its own copy of what it was
-// converted from: callers may reuse or change their Action afterwards.
-type actionEntry struct {
-	a connectors.Action
-	t *ast.Term
-}
-
-var actionSeed = maphash.MakeSeed()
-
 // action converts a (with no family-specific detail) once per distinct
 // content. Converting the action was most of a memoised decision's cost:
 // the memo key reads it on every call.
@@ -30,93 +20,60 @@ func (c *valueCache) action(a *connectors.Action, detail map[string]any) *ast.Te
 	if c == nil || a == nil || len(detail) > 0 {
 		return ast.NewTerm(actionValue(a, detail))
 	}
-	h := actionHash(a)
+	var buf [256]byte
+	key := appendActionKey(buf[:0], a)
 	c.mu.RLock()
-	for _, e := range c.actions[h] {
-		if sameAction(&e.a, a) {
-			c.mu.RUnlock()
-			return e.t
-		}
-	}
+	t, ok := c.actions[string(key)]
 	c.mu.RUnlock()
-	e := actionEntry{a: cloneAction(a), t: ast.NewTerm(actionValue(a, nil))}
+	if ok {
+		return t
+	}
+	t = ast.NewTerm(actionValue(a, nil))
 	c.mu.Lock()
-	if c.actions == nil || c.nActions >= actionCacheMax {
-		c.actions, c.nActions = make(map[uint64][]actionEntry), 0
+	if c.actions == nil || len(c.actions) >= actionCacheMax {
+		c.actions = make(map[string]*ast.Term)
 	}
-	c.actions[h] = append(c.actions[h], e)
-	c.nActions++
+	c.actions[string(key)] = t
 	c.mu.Unlock()
-	return e.t
+	return t
 }
 
-// actionHash covers every member actionValue converts.
-func actionHash(a *connectors.Action) uint64 {
-	var h maphash.Hash
-	h.SetSeed(actionSeed)
-	writeBool(&h, a.ReadOnly)
-	h.WriteString(string(a.Risk))
-	writeStrings(&h, a.Flags)
-	writeStrings(&h, a.Reasons)
+// appendActionKey appends every member actionValue converts, each string
+// and list after its length, so two actions have the same key exactly when
+// they convert alike (nil and empty lists are alike, as they are once
+// converted). The key is a copy: callers may change their Action later.
+func appendActionKey(b []byte, a *connectors.Action) []byte {
+	b = appendBool(b, a.ReadOnly)
+	b = appendString(b, string(a.Risk))
+	b = appendStrings(b, a.Flags)
+	b = appendStrings(b, a.Reasons)
+	b = binary.AppendUvarint(b, uint64(len(a.Statements)))
 	for _, s := range a.Statements {
-		h.WriteString(s.Kind)
-		writeBool(&h, s.ReadOnly)
-		writeBool(&h, s.HasWhere)
-		writeStrings(&h, s.TablesRead)
-		writeStrings(&h, s.TablesWritten)
-		writeStrings(&h, s.Functions)
+		b = appendString(b, s.Kind)
+		b = appendBool(b, s.ReadOnly)
+		b = appendBool(b, s.HasWhere)
+		b = appendStrings(b, s.TablesRead)
+		b = appendStrings(b, s.TablesWritten)
+		b = appendStrings(b, s.Functions)
 	}
-	return h.Sum64()
+	return b
 }
 
-func writeBool(h *maphash.Hash, b bool) {
-	if b {
-		_ = h.WriteByte(1)
-	} else {
-		_ = h.WriteByte(0)
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
 	}
+	return append(b, 0)
 }
 
-// writeStrings writes ss with its length and a separator after each, so
-// ["ab"] and ["a","b"] differ.
-func writeStrings(h *maphash.Hash, ss []string) {
-	_ = h.WriteByte(byte(len(ss)))
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
-		h.WriteString(s)
-		_ = h.WriteByte(0)
+		b = appendString(b, s)
 	}
-}
-
-// sameAction compares every member actionValue converts; nil and empty
-// slices are alike, as they are once converted.
-func sameAction(x, y *connectors.Action) bool {
-	if x.ReadOnly != y.ReadOnly || x.Risk != y.Risk || !slices.Equal(x.Flags, y.Flags) ||
-		!slices.Equal(x.Reasons, y.Reasons) || len(x.Statements) != len(y.Statements) {
-		return false
-	}
-	for i := range x.Statements {
-		s, t := &x.Statements[i], &y.Statements[i]
-		if s.Kind != t.Kind || s.ReadOnly != t.ReadOnly || s.HasWhere != t.HasWhere ||
-			!slices.Equal(s.TablesRead, t.TablesRead) || !slices.Equal(s.TablesWritten, t.TablesWritten) ||
-			!slices.Equal(s.Functions, t.Functions) {
-			return false
-		}
-	}
-	return true
-}
-
-// cloneAction copies what sameAction compares, so the entry is not
-// changed through the caller's slices.
-func cloneAction(a *connectors.Action) connectors.Action {
-	out := connectors.Action{ReadOnly: a.ReadOnly, Risk: a.Risk,
-		Flags: slices.Clone(a.Flags), Reasons: slices.Clone(a.Reasons)}
-	if a.Statements != nil {
-		out.Statements = make([]connectors.Statement, len(a.Statements))
-		for i, s := range a.Statements {
-			out.Statements[i] = connectors.Statement{Kind: s.Kind, ReadOnly: s.ReadOnly, HasWhere: s.HasWhere,
-				TablesRead: slices.Clone(s.TablesRead), TablesWritten: slices.Clone(s.TablesWritten),
-				Functions: slices.Clone(s.Functions)}
-		}
-	}
-	return out
+	return b
 }

@@ -144,8 +144,7 @@ type valueCache struct {
 	tools      map[ToolRef]*ast.Term
 	conns      map[string]connEntry
 	principals map[string]principalEntry
-	actions    map[uint64][]actionEntry
-	nActions   int
+	actions    map[string]*ast.Term // by appendActionKey
 }
 
 type connEntry struct {
