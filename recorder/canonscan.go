@@ -261,7 +261,7 @@ func (s *canonScanner) object(ctx int) error {
 				child = ctxDecision
 			}
 			mask := s.mask
-			if s.depth == 1 && mask != nil && slices.Contains(s.keep, string(s.keys[kStart:kEnd])) {
+			if s.depth == 1 && mask != nil && len(s.keep) > 0 && slices.Contains(s.keep, string(s.keys[kStart:kEnd])) {
 				s.mask = nil
 			}
 			kind, str, err := s.value(child)
