@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"go.uber.org/zap"
 
@@ -370,26 +369,33 @@ func measure(b *testing.B, pid int, load func()) {
 
 // drive makes b.N calls of tool from 8 clients at once and reports calls/s.
 func drive(b *testing.B, url, tool string, args func(i int64) map[string]any) {
-	cs := make([]*client.Client, clients)
-	for i := range cs {
-		cs[i] = connect(b, url, mcp.ProtocolVersion20260728)
+	callers := make([]func(i int64) bool, clients)
+	for n := range callers {
+		c := connect(b, url, mcp.ProtocolVersion20260728)
+		callers[n] = func(i int64) bool { callTool(b, c, tool, args(i)); return true }
 	}
+	fanOut(b, callers)
+}
+
+// fanOut runs each caller on its own goroutine, handing out call numbers
+// 1..b.N until they are used up or a caller returns false, and reports
+// calls/s.
+func fanOut(b *testing.B, callers []func(i int64) bool) {
 	var next atomic.Int64
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for _, c := range cs {
+	for _, call := range callers {
 		wg.Add(1)
-		go func(c *client.Client) {
+		go func() {
 			defer wg.Done()
 			for {
 				i := next.Add(1)
-				if i > int64(b.N) {
+				if i > int64(b.N) || !call(i) {
 					return
 				}
-				callTool(b, c, tool, args(i))
 			}
-		}(c)
+		}()
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")

@@ -100,9 +100,9 @@ func noopURL(b *testing.B) string {
 	return "http://" + ln.Addr().String() + "/mcp"
 }
 
-func connect(b testing.TB, url, version string) *client.Client {
+func connect(b testing.TB, url, version string, opts ...transport.StreamableHTTPCOption) *client.Client {
 	b.Helper()
-	tr, err := transport.NewStreamableHTTP(url)
+	tr, err := transport.NewStreamableHTTP(url, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

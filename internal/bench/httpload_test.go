@@ -2,16 +2,12 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -53,22 +49,7 @@ func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 func recordCalls(b *testing.B, url, tool string, args func(int64) map[string]any, n int) []wireCall {
 	b.Helper()
 	rt := &recordingTransport{}
-	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPBasicClient(&http.Client{Transport: rt}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20260728))
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.ProtocolVersion20260728
-	init.Params.ClientInfo = mcp.Implementation{Name: "bench", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		b.Fatal(err)
-	}
+	c := connect(b, url, mcp.ProtocolVersion20260728, transport.WithHTTPBasicClient(&http.Client{Transport: rt}))
 	for i := range int64(n) {
 		callTool(b, c, tool, args(i))
 	}
@@ -86,45 +67,34 @@ func recordCalls(b *testing.B, url, tool string, args func(int64) map[string]any
 // replaying recorded requests, and reports calls/s. Every response must be
 // a success holding the row its request asked for.
 func driveHTTP(b *testing.B, url string, calls []wireCall) {
-	var next atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
-			defer hc.CloseIdleConnections()
-			var buf bytes.Buffer
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				wc := calls[i%int64(len(calls))]
-				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(wc.body))
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				req.Header = wc.header
-				res, err := hc.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				buf.Reset()
-				_, err = buf.ReadFrom(res.Body)
-				res.Body.Close()
-				if err != nil || res.StatusCode != http.StatusOK || !bytes.Contains(buf.Bytes(), wc.want) ||
-					bytes.Contains(buf.Bytes(), []byte(`"isError":true`)) {
-					b.Errorf("call %d: status %d, %v: %.300s", i, res.StatusCode, err, buf.Bytes())
-					return
-				}
+	callers := make([]func(i int64) bool, clients)
+	for n := range callers {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+		b.Cleanup(hc.CloseIdleConnections)
+		var buf bytes.Buffer
+		callers[n] = func(i int64) bool {
+			wc := calls[i%int64(len(calls))]
+			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(wc.body))
+			if err != nil {
+				b.Error(err)
+				return false
 			}
-		}()
+			req.Header = wc.header
+			res, err := hc.Do(req)
+			if err != nil {
+				b.Error(err)
+				return false
+			}
+			buf.Reset()
+			_, err = buf.ReadFrom(res.Body)
+			res.Body.Close()
+			if err != nil || res.StatusCode != http.StatusOK || !bytes.Contains(buf.Bytes(), wc.want) ||
+				bytes.Contains(buf.Bytes(), []byte(`"isError":true`)) {
+				b.Errorf("call %d: status %d, %v: %.300s", i, res.StatusCode, err, buf.Bytes())
+				return false
+			}
+			return true
+		}
 	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+	fanOut(b, callers)
 }
