@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/airlockhq/airlock/internal/store"
@@ -163,9 +162,12 @@ func (r *Recorder) ingestPending() error {
 }
 
 // pendingIn reports whether an event of journal file name waits to be
-// stored. The caller holds r.j.mu.
+// stored, for the oldest file with events waiting (after a commit) or the
+// newest (when it is sealed): pending is in journal order, so their
+// events are at its head or its tail. The caller holds r.j.mu.
 func (r *Recorder) pendingIn(name string) bool {
-	return slices.ContainsFunc(r.pending, func(q *request) bool { return q.jfile == name })
+	n := len(r.pending)
+	return n > 0 && (r.pending[0].jfile == name || r.pending[n-1].jfile == name)
 }
 
 // dropJournal deletes the sealed journal file name, all of whose frames
