@@ -84,21 +84,10 @@ func TestApprovedCallRunsOnceForExactlyItsArguments(t *testing.T) {
 	// personal data from agents and from recorded data, not the actors
 	// from the audit.
 	dir := filepath.Dir(e.cfg.Recorder.SigningKey)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, code := audit(t, dir, "search", "--json", "--type", "approval.decided")
-		if code != 0 {
-			t.Fatalf("audit search: %d %s", code, out)
-		}
+	awaitTrail(t, dir, "the recorded decision does not name the approver and the requester", func(out string) bool {
 		out = strings.ReplaceAll(out, " ", "")
-		if strings.Contains(out, `"decided_by":"dana@example.com"`) && strings.Contains(out, `"email":"alice@example.com"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the recorded decision does not name the approver and the requester:\n%s", out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Contains(out, `"decided_by":"dana@example.com"`) && strings.Contains(out, `"email":"alice@example.com"`)
+	}, "search", "--json", "--type", "approval.decided")
 }
 
 // TestGrantLetsWritesThroughUntilItExpires: request_access, approved,

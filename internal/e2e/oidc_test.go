@@ -224,17 +224,9 @@ func TestOIDCCallerIsRecordedWithoutASession(t *testing.T) {
 			Caller map[string]any `json:"caller"`
 		} `json:"data"`
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(intents) == 0 {
-		out, code := audit(t, e.dir, "search", "--json", "--type", "call.intent", "--subject", svcID)
-		if code != 0 || json.Unmarshal([]byte(out), &intents) != nil {
-			t.Fatalf("audit search: %d %s", code, out)
-		}
-		if len(intents) == 0 && time.Now().After(deadline) {
-			t.Fatal("the call's intent did not reach the store")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	awaitTrail(t, e.dir, "the call's intent did not reach the store", func(out string) bool {
+		return json.Unmarshal([]byte(out), &intents) == nil && len(intents) > 0
+	}, "search", "--json", "--type", "call.intent", "--subject", svcID)
 	in := intents[0]
 	want := map[string]any{"issuer": e.op.Issuer(), "client_id": svcID, "groups": []any{"agents"},
 		"client_name": "reporting-bot", "client_version": "3.1", "transport": "http"}

@@ -36,6 +36,28 @@ func audit(t *testing.T, dir string, args ...string) (string, int) {
 	return out.String(), code
 }
 
+// awaitTrail runs `airlock audit ARGS` against the store in dir until done
+// accepts its output (events reach the store from the journal within
+// milliseconds), and returns that output; after 10 s it fails, saying
+// what was missing.
+func awaitTrail(t *testing.T, dir, missing string, done func(out string) bool, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, code := audit(t, dir, args...)
+		if code != 0 {
+			t.Fatalf("audit %v: %d %s", args, code, out)
+		}
+		if done(out) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s:\n%s", missing, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func clearValues(t *testing.T, adminDSN string) []string {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), adminDSN)
