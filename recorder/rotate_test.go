@@ -43,7 +43,7 @@ func TestJournalStaysBoundedUnderSteadyLoad(t *testing.T) {
 	r.j.rotateAt = rotateAt
 	r.j.mu.Unlock()
 	var n int
-	var max int64
+	var largest int64
 	seen := map[string]bool{}
 	log.during = func() { // on the ingest goroutine, between two commits
 		if n >= calls {
@@ -61,7 +61,7 @@ func TestJournalStaysBoundedUnderSteadyLoad(t *testing.T) {
 				total += st.Size()
 			}
 		}
-		max = maxOf(max, total)
+		largest = max(largest, total)
 	}
 	in, _ := callEvents("sess_steady", "gail@example.com", -1)
 	if err := r.Write(context.Background(), in); err != nil {
@@ -87,8 +87,8 @@ func TestJournalStaysBoundedUnderSteadyLoad(t *testing.T) {
 	if rep.Events < calls+1 || total < 20*rotateAt {
 		t.Fatalf("%d events, %d bytes: too few to fill the journal many times over", rep.Events, total)
 	}
-	if max > 3*rotateAt {
-		t.Errorf("the journal reached %d bytes (files of %d) while %d were written: files are not dropped as they are stored", max, rotateAt, total)
+	if largest > 3*rotateAt {
+		t.Errorf("the journal reached %d bytes (files of %d) while %d were written: files are not dropped as they are stored", largest, rotateAt, total)
 	}
 	if files := journalFiles(t, dir); len(files) != 0 {
 		t.Fatalf("journal files left: %v", files)
@@ -102,13 +102,6 @@ func TestJournalStaysBoundedUnderSteadyLoad(t *testing.T) {
 			t.Errorf("the cursor of deleted journal %s is still there (%d, %v)", name, at, err)
 		}
 	}
-}
-
-func maxOf(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // TestSealedJournalsSurviveAStoreOutage: while the store is down the
