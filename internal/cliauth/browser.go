@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html"
@@ -35,7 +34,7 @@ func loginBrowser(ctx context.Context, o LoginOptions, prov *gooidc.Provider) (*
 	}
 	cfg := &oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, Endpoint: prov.Endpoint(), Scopes: o.Scopes,
 		RedirectURL: "http://" + ln.Addr().String() + callbackPath}
-	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
+	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce))
 
 	cb := &callback{state: state, done: make(chan callbackResult, 1)}
@@ -129,12 +128,6 @@ func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintf(w, "<!doctype html><title>airlock login</title><p>%s</p>\n", html.EscapeString(msg))
 	c.done <- res
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // OpenBrowser opens url with the desktop's handler for web addresses.
